@@ -1,0 +1,9 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""Helpers that the bundle configs call, so the JSON stays declarative: paths and data sources."""
+
+from __future__ import annotations
+
+from .data import IMAGE_SUFFIXES, inference_data, training_data
+from .paths import find_bundle_root, require_checkpoint
+
+__all__ = ["IMAGE_SUFFIXES", "find_bundle_root", "inference_data", "require_checkpoint", "training_data"]

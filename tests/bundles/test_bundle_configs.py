@@ -1,0 +1,130 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""Proves that every shipped bundle has the model-zoo layout and keeps the id contract of MONAI's tools.
+
+MONAI's ConfigWorkflow, MONAI Label and the model-zoo CI read fixed ids and files; a misspelt id fails silently
+there (see STYLE.md §2), so each one is asserted here, without running anything heavy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from monai.bundle import ConfigParser, ConfigWorkflow
+
+from monai_lite.bundle.runner import BUNDLES_DIR, list_bundles
+
+BUNDLES = list_bundles()
+REQUIRED_FILES = (
+    "LICENSE",
+    "configs/metadata.json",
+    "configs/train.json",
+    "configs/inference.json",
+    "configs/evaluate.json",
+    "configs/multi_gpu_train.json",
+    "configs/multi_gpu_evaluate.json",
+    "configs/logging.conf",
+    "docs/README.md",
+    "docs/data_license.txt",
+)
+
+
+def _config(bundle: str, name: str) -> dict:
+    return json.loads((BUNDLES_DIR / bundle / "configs" / name).read_text())
+
+
+def test_bundles_are_found() -> None:
+    assert "medlitenet" in BUNDLES
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_layout(bundle: str) -> None:
+    root = BUNDLES_DIR / bundle
+    missing = [name for name in REQUIRED_FILES if not (root / name).is_file()]
+    assert not missing, f"{bundle} lacks {missing}"
+    # `--config_file bundles/<name>/train.json` must find the same files that configs/ holds (links, not copies).
+    for name in ("train.json", "metadata.json", "logging.conf"):
+        link = root / name
+        assert link.is_symlink() and link.resolve() == (root / "configs" / name).resolve(), f"{link} is not a link"
+    assert (root / "models").is_dir(), "models/ must exist (weights are produced there, never committed)"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_network_def_is_shared_by_train_and_inference(bundle: str) -> None:
+    assert _config(bundle, "train.json")["network_def"] == _config(bundle, "inference.json")["network_def"]
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+@pytest.mark.parametrize(
+    "config, workflow_type, run_alias",
+    [("train.json", "train", "training"), ("inference.json", "infer", "inference")],
+)
+def test_required_properties(bundle: str, config: str, workflow_type: str, run_alias: str) -> None:
+    configs = BUNDLES_DIR / bundle / "configs"
+    workflow = ConfigWorkflow(
+        config_file=str(configs / config), meta_file=str(configs / "metadata.json"), logging_file=False,
+        workflow_type=workflow_type, **({"load_pretrain": False} if workflow_type == "infer" else {}),
+    )
+    workflow.initialize()
+    missing = workflow.check_properties()
+    assert not missing, f"{config} lacks required or optional-but-checked ids: {missing}"
+    raw = _config(bundle, config)
+    for run_id in ("initialize", "run", "finalize"):
+        assert isinstance(raw[run_id], list), f"{config} needs a list at id {run_id!r}"
+    assert raw[run_alias] == "%run", f"{config}: `run {run_alias}` must alias the real `run` list"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_train_handlers_are_literal_lists(bundle: str) -> None:
+    # MONAI Label inserts a CheckpointLoader dict into the raw train#handlers list.
+    raw = _config(bundle, "train.json")
+    assert isinstance(raw["train"]["handlers"], list)
+    assert isinstance(raw["validate"]["handlers"], list)
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_evaluate_saves_metrics_that_exist(bundle: str) -> None:
+    raw = _config(bundle, "train.json")
+    known = set(raw["validate"]["key_metric"]) | set(raw["validate"].get("additional_metrics", {}))
+    evaluate = _config(bundle, "evaluate.json")
+    savers = [h for h in evaluate["validate#handlers"] if h["_target_"] == "MetricsSaver"]
+    assert savers, "evaluate.json should save metrics"
+    for saver in savers:
+        assert set(saver["metrics"]) <= known, f"MetricsSaver asks for {saver['metrics']}, train.json has {known}"
+        assert set(saver["metric_details"]) <= known
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_multi_gpu_overrides_point_at_the_intended_handlers(bundle: str) -> None:
+    """Rank gating is by list index in the override files, so pin what each index must be."""
+    train = _config(bundle, "train.json")
+    evaluate_handlers = _config(bundle, "evaluate.json")["validate#handlers"]
+    for name in ("multi_gpu_train.json", "multi_gpu_evaluate.json"):
+        overrides = _config(bundle, name)
+        for key in overrides:
+            if not key.endswith("#_disabled_"):
+                continue
+            section, _, index, _ = key.split("#")
+            handlers = evaluate_handlers if name == "multi_gpu_evaluate.json" else train[section]["handlers"]
+            target = handlers[int(index)]["_target_"]
+            # Only logging and saving handlers may be switched off on ranks > 0.
+            assert target.rsplit(".", 1)[-1] in {"StatsHandler", "ProgressBar", "CheckpointSaver", "MetricsSaver",
+                                                  "TensorBoardStatsHandler"}, f"{name}: {key} disables {target}"
+    # The multi-GPU files parse on top of train.json.
+    parser = ConfigParser()
+    parser.read_config([str(BUNDLES_DIR / bundle / "configs" / n) for n in ("train.json", "multi_gpu_train.json")])
+    assert parser["train#dataloader#sampler"] == "@train#sampler"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_metadata_matches_network_def(bundle: str) -> None:
+    meta = _config(bundle, "metadata.json")
+    network = _config(bundle, "inference.json")
+    raw = _config(bundle, "train.json")
+    fmt = meta["network_data_format"]
+    assert fmt["inputs"]["image"]["num_channels"] == raw["in_channels"] == network["in_channels"]
+    assert fmt["outputs"]["pred"]["num_channels"] == raw["out_channels"] == network["out_channels"]
+    spatial = len(fmt["inputs"]["image"]["spatial_shape"])
+    assert spatial == raw["network_def"]["spatial_dims"], "MONAI Label takes the dimension from spatial_shape"
+    assert meta["version"] in meta["changelog"]
