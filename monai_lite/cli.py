@@ -2,12 +2,14 @@
 """The ``monai-lite`` command: a few verbs that each do a whole job, folders and files in, folders and files out.
 
 Each verb only parses its arguments and forwards them by keyword to an API function, so everything the command
-does can be scripted from Python too. Exit codes: 0 success, 1 the job failed (bad data, failed check), 2 usage.
+does can be scripted from Python too. Exit codes: 0 success, 1 the job failed (bad data, failed check), 2 usage. Set ``MONAI_LITE_DEBUG=1`` to see the
+full traceback of a reported problem.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -104,15 +106,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error(err: BaseException) -> BaseException | None:
+    """The data or configuration problem behind ``err``, if any.
+
+    MONAI's config parser wraps what a config expression raised in ``RuntimeError("Failed to evaluate ...")``;
+    the cause chain still holds our own one-sentence error, which is what the user needs to read.
+    """
+    seen = 0
+    while err is not None and seen < 20:
+        if isinstance(err, (FileNotFoundError, ValueError)):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``monai-lite`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - re-raised below unless it is a user-facing problem
+        problem = _user_error(err)
+        if problem is None or os.environ.get("MONAI_LITE_DEBUG"):
+            raise
         # Data and configuration problems are reported in one message naming the file; no traceback.
-        print(f"monai-lite {args.verb}: error: {err}", file=sys.stderr)
+        print(f"monai-lite {args.verb}: error: {problem}", file=sys.stderr)
         return 1
 
 
