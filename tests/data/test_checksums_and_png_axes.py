@@ -1,3 +1,4 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """dataset_checksums reproduces the shell recipe of shared/data/README.md byte for byte (file-list and content
 sha256), and MONAI's PILReader with ``reverse_indexing=False`` keeps a non-square PNG's height and width in PIL's
 order (the default transposes them: MONAI#3976), which is how 2D bundles must read images and masks."""

@@ -1,3 +1,4 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """load_dicom_series reads a tiny pydicom-written CT series through MONAI LoadImage + ITKReader in Hounsfield units
 (stored + intercept, checked against pydicom), sorts slices by ImagePositionPatient (not InstanceNumber), takes the
 slice spacing from positions (not SliceThickness), picks a series by UID when a folder holds two, and refuses a

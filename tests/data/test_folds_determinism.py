@@ -1,3 +1,4 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """Fold and test assignment is deterministic: the same input and seed give a byte-identical datalist (also from a
 copy of the data in another folder and with files listed in another order), another seed gives another balanced
 split, and the held-out test cases never appear in training."""

@@ -1,3 +1,4 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """load_datalist splits by fold and returns absolute paths; it names the datalist file in every error (missing key,
 bad fold, missing dataset_dir) and lists ALL missing referenced files in one error. write_json_atomic leaves no
 temporary file behind."""

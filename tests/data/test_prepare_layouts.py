@@ -1,3 +1,4 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """prepare_datalist recognises every supported layout (2D PNG/JPEG folders, dataset root, MSD NIfTI, DICOM series,
 pairs table), writes a decathlon datalist with paths relative to the data root that MONAI can read, records the
 ``>0`` remap for {0, 255} masks, never writes into the inputs, and refuses an output inside them."""
@@ -83,7 +84,8 @@ def test_msd_layout_with_test_images(tmp_path: Path) -> None:
 
 def test_msd_dataset_json_names_and_test_fraction(tmp_path: Path) -> None:
     root = make_msd_set(tmp_path / "Task98", n=10, n_test=0)
-    (root / "dataset.json").write_text(json.dumps({"name": "Hippo", "modality": {"0": "MRI"}, "labels": {"0": "background", "1": "Anterior", "2": "Posterior"}}))
+    labels = {"0": "background", "1": "Anterior", "2": "Posterior"}
+    (root / "dataset.json").write_text(json.dumps({"name": "Hippo", "modality": {"0": "MRI"}, "labels": labels}))
     summary = prepare_datalist(root, output=tmp_path / "msd.json", test_fraction=0.2, progress=False)
     content = _read(tmp_path / "msd.json")
     assert content["name"] == "Hippo" and content["channel_names"] == {"0": "MRI"}
@@ -100,7 +102,8 @@ def test_dicom_single_series_and_label_file(tmp_path: Path) -> None:
     # the label on exactly the grid ITK gives the series (RAS affine of an LPS-stored axial series)
     affine = np.array([[-0.7, 0, 0, 20.0], [0, -0.8, 0, 10.0], [0, 0, 2.5, -100.0], [0, 0, 0, 1]])
     save_nifti(tmp_path / "study" / "series_a_seg.nii.gz", label, affine)
-    summary = prepare_datalist(tmp_path / "study" / "series_a", tmp_path / "study" / "series_a_seg.nii.gz", tmp_path / "ct.json", folds=1, progress=False)
+    study = tmp_path / "study"
+    summary = prepare_datalist(study / "series_a", study / "series_a_seg.nii.gz", tmp_path / "ct.json", folds=1, progress=False)
     content = _read(tmp_path / "ct.json")
     assert summary["layout"] == "dicom" and summary["warnings"] == []
     assert content["training"] == [{"image": "series_a", "label": "series_a_seg.nii.gz", "fold": 0}]

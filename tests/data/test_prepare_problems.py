@@ -1,3 +1,4 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """One broken synthetic dataset per problem kind: prepare_datalist reports it as an ``Error:``/``Warning:`` line of
 the right kind that names the offending file, collects every problem before raising ONE DatasetValidationError
 (message starting with the counts), writes nothing on error, and never changes the input folder."""

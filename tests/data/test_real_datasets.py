@@ -1,3 +1,4 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """On the real datasets of shared/data (found through $MONAI_LITE_DATA or ../shared/data; skipped if absent):
 prepare_datalist succeeds on all five with the documented counts and reproduces the committed data_manifests
 (checksums verified first); the committed manifests load with every file present; the CT DICOM series read in HU
