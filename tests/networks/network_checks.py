@@ -42,7 +42,8 @@ def assert_output_shape(net: nn.Module, input_shape: Sequence[int], expected_sha
     net.eval()
     with torch.no_grad():
         out = net(torch.randn(*input_shape))
-    assert tuple(out.shape) == tuple(expected_shape), f"input {tuple(input_shape)}: got {tuple(out.shape)}, expected {tuple(expected_shape)}"
+    got, expected = tuple(out.shape), tuple(expected_shape)
+    assert got == expected, f"input {tuple(input_shape)}: got {got}, expected {expected}"
     assert torch.isfinite(out).all(), f"non-finite output for input {tuple(input_shape)}"
     return out
 

@@ -1,0 +1,9 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""monai-lite networks (one class per paper) and the name registry used by bundles and the CLI."""
+
+from __future__ import annotations
+
+from monai_lite.networks.registry import create_network, get_network_class, list_networks, register_network
+from monai_lite.networks.medlitenet import MedLiteNet  # noqa: I001  (import registers "medlitenet")
+
+__all__ = ["MedLiteNet", "create_network", "get_network_class", "list_networks", "register_network"]

@@ -1,0 +1,43 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""Dimension-generic building blocks shared by monai-lite networks; all take ``(spatial_dims, in_channels, ...)``."""
+
+from __future__ import annotations
+
+from monai_lite.networks.blocks.activation import register_activations
+from monai_lite.networks.blocks.attention import (
+    CBAM,
+    SCSE,
+    BoundaryAwareAttention,
+    ChannelAttention,
+    SpatialAttention,
+    boundary_kernels,
+)
+from monai_lite.networks.blocks.conv import DepthwiseSeparableConv, MBConv
+from monai_lite.networks.blocks.decoder import UpFuse
+from monai_lite.networks.blocks.multiscale import ASPP
+from monai_lite.networks.blocks.transformer import (
+    LocalGlobalFusion,
+    MultiHeadSelfAttention,
+    TransformerBottleneck,
+    TransformerLayer,
+    sincos_position_encoding,
+)
+
+__all__ = [
+    "ASPP",
+    "CBAM",
+    "SCSE",
+    "BoundaryAwareAttention",
+    "ChannelAttention",
+    "DepthwiseSeparableConv",
+    "LocalGlobalFusion",
+    "MBConv",
+    "MultiHeadSelfAttention",
+    "SpatialAttention",
+    "TransformerBottleneck",
+    "TransformerLayer",
+    "UpFuse",
+    "boundary_kernels",
+    "register_activations",
+    "sincos_position_encoding",
+]

@@ -1,0 +1,137 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""Multi-scale context: atrous spatial pyramid pooling with an image-pooling branch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+from monai.networks.blocks import Convolution
+from monai.networks.layers.factories import Conv, Pool
+from monai.networks.layers.utils import get_act_layer
+
+from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
+from monai_lite.networks.blocks.conv import DepthwiseSeparableConv
+
+__all__ = ["ASPP"]
+
+
+class ASPP(nn.Module):
+    """Atrous spatial pyramid pooling with a global-average-pooling branch (DeepLabv3).
+
+    Chen et al., "Rethinking Atrous Convolution for Semantic Image Segmentation", https://arxiv.org/abs/1706.05587.
+    MONAI's :class:`~monai.networks.blocks.SimpleASPP` has no image-pooling branch and no normalisation in the
+    branches, hence this block. Branches, concatenated then fused by a ``1 x 1`` convolution + norm + act:
+
+    - one per dilation: a ``k^d`` atrous convolution to ``branch_channels`` with norm + act. With
+      ``separable=True`` (default) it is a depthwise atrous ``k^d`` convolution followed by the ``1 x 1``
+      convolution that "adjusts the channel dimension" (MedLiteNet Sec. III-E), i.e. the separable ASPP of
+      DeepLabv3+; ``separable=False`` uses a dense atrous convolution;
+    - if ``image_pooling``: global average pooling -> ``1 x 1`` convolution (with bias, no norm, so it also
+      trains with batch size 1) -> act, broadcast back to the input size.
+
+    Args:
+        spatial_dims: number of spatial dimensions, 1, 2 or 3.
+        in_channels: number of input channels.
+        out_channels: number of output channels.
+        branch_channels: output channels of every branch. Defaults to ``out_channels // 4`` (at least 1).
+        dilations: one atrous branch per dilation rate. Defaults to (1, 6, 12, 18).
+        kernel_size: odd kernel size of the atrous branches. Defaults to 3.
+        separable: depthwise-separable atrous branches. Defaults to True.
+        image_pooling: add the global-average-pooling branch. Defaults to True.
+        act: activation, name or ``(name, kwargs)``. Defaults to ``"silu"``.
+        norm: normalisation, name or ``(name, kwargs)``. Defaults to ``"batch"``.
+        dropout: dropout probability after the fusion convolution. Defaults to 0.0.
+
+    Raises:
+        ValueError: when ``spatial_dims`` is not 1, 2 or 3, a channel count is not positive, ``dilations`` is
+            empty or holds a rate < 1, or ``kernel_size`` is even.
+
+    Examples::
+
+        >>> aspp = ASPP(2, 256, 256, dilations=(1, 3, 6, 12))      # (B, 256, H, W) -> (B, 256, H, W)
+        >>> aspp3d = ASPP(3, 128, 64, separable=False, image_pooling=False)
+    """
+
+    __constants__ = ["image_pooling"]
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        branch_channels: int | None = None,
+        dilations: Sequence[int] = (1, 6, 12, 18),
+        kernel_size: int = 3,
+        separable: bool = True,
+        image_pooling: bool = True,
+        act: tuple | str | None = "silu",
+        norm: tuple | str | None = "batch",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if spatial_dims not in (1, 2, 3):
+            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
+        branch_channels = max(out_channels // 4, 1) if branch_channels is None else branch_channels
+        if min(in_channels, out_channels, branch_channels) < 1:
+            raise ValueError(
+                f"channel counts must be positive, got in_channels={in_channels} out_channels={out_channels} "
+                f"branch_channels={branch_channels}."
+            )
+        dilations = tuple(int(d) for d in dilations)
+        if len(dilations) == 0 or min(dilations) < 1:
+            raise ValueError(f"dilations must be a non-empty sequence of rates >= 1, got dilations={dilations}.")
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size}.")
+        bias = norm is None
+        self.branches = nn.ModuleList()
+        for d in dilations:
+            if separable:
+                self.branches.append(
+                    DepthwiseSeparableConv(
+                        spatial_dims, in_channels, branch_channels, kernel_size, dilation=d, act=act, norm=norm
+                    )
+                )
+            else:
+                self.branches.append(
+                    Convolution(
+                        spatial_dims,
+                        in_channels,
+                        branch_channels,
+                        kernel_size=kernel_size,
+                        dilation=d,
+                        act=act,
+                        norm=norm,
+                        bias=bias,
+                    )
+                )
+        self.image_pooling = image_pooling
+        self.pool = (
+            nn.Sequential(
+                Pool[Pool.ADAPTIVEAVG, spatial_dims](1),
+                Conv[Conv.CONV, spatial_dims](in_channels, branch_channels, kernel_size=1, bias=True),
+                get_act_layer(act) if act is not None else nn.Identity(),
+            )
+            if image_pooling
+            else nn.Identity()
+        )
+        n_branches = len(dilations) + (1 if image_pooling else 0)
+        self.project = Convolution(
+            spatial_dims,
+            n_branches * branch_channels,
+            out_channels,
+            kernel_size=1,
+            act=act,
+            norm=norm,
+            dropout=dropout if dropout > 0 else None,
+            bias=bias,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, in_channels, *spatial)`` -> ``(B, out_channels, *spatial)``."""
+        outs = [branch(x) for branch in self.branches]
+        if self.image_pooling:
+            pooled = self.pool(x)
+            outs.append(pooled.expand([-1, -1] + list(x.shape[2:])))
+        return self.project(torch.cat(outs, dim=1))

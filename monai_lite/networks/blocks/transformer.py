@@ -1,0 +1,339 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""Token transformer for N-d feature maps and the local-global fusion of MedLiteNet.
+
+MONAI's :class:`~monai.networks.blocks.TransformerBlock` builds its attention through ``einops``
+(``SABlock`` uses ``einops.layers.torch.Rearrange``), which MONAI treats as optional and which monai-lite does
+not require. :class:`TransformerLayer` is the same pre-norm layer (LayerNorm -> multi-head self-attention ->
+residual, LayerNorm -> MONAI :class:`~monai.networks.blocks.MLPBlock` -> residual) written with
+:func:`torch.nn.functional.scaled_dot_product_attention` and plain reshapes, so it needs no extra package and
+scripts with TorchScript. Attribute names follow MONAI's (``norm1``, ``attn.qkv``, ``attn.out_proj``,
+``norm2``, ``mlp.linear1``, ``mlp.linear2``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from monai.networks.blocks import MLPBlock
+from monai.networks.layers.factories import Conv
+from monai.networks.layers.utils import get_act_layer
+
+from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
+
+__all__ = [
+    "sincos_position_encoding",
+    "MultiHeadSelfAttention",
+    "TransformerLayer",
+    "TransformerBottleneck",
+    "LocalGlobalFusion",
+]
+
+_POS_EMBED = ("sincos", "learnable", "none")
+
+
+def sincos_position_encoding(
+    grid_size: List[int],
+    dim: int,
+    temperature: float = 10000.0,
+    device: Optional[torch.device] = None,  # noqa: UP045
+    dtype: Optional[torch.dtype] = None,  # noqa: UP045
+) -> torch.Tensor:
+    """Fixed sinusoidal position encoding of an N-d grid, shaped ``(prod(grid_size), dim)``.
+
+    Each of the ``n = len(grid_size)`` axes gets ``2 * (dim // (2 n))`` channels (``sin`` then ``cos`` of the
+    position times ``temperature ** (-i / half)``, as in Vaswani et al. 2017); leftover channels are zero. Rows
+    follow the C-order flattening of the grid, i.e. ``feature_map.flatten(2)``. Computed for the actual grid,
+    so any input size works.
+
+    Args:
+        grid_size: spatial size of the grid, e.g. ``[H, W]`` or ``[D, H, W]``.
+        dim: embedding width; must be at least ``2 * len(grid_size)``.
+        temperature: frequency base. Defaults to 10000.0.
+        device: device of the result. Defaults to None (CPU).
+        dtype: dtype of the result. Defaults to None (float32).
+
+    Raises:
+        ValueError: when ``dim < 2 * len(grid_size)`` or ``grid_size`` is empty.
+    """
+    grid_size = list(grid_size)
+    n = len(grid_size)
+    if n == 0 or dim < 2 * n:
+        raise ValueError(f"dim must be >= 2 * len(grid_size), got dim={dim} grid_size={grid_size}.")
+    per_axis = (dim // (2 * n)) * 2
+    half = per_axis // 2
+    omega = torch.arange(half, dtype=torch.float32, device=device) / float(half)
+    omega = torch.exp(omega * (-math.log(temperature)))
+    total = 1
+    for g in grid_size:
+        total *= g
+    embeddings: List[torch.Tensor] = []
+    for axis in range(n):
+        pos = torch.arange(grid_size[axis], dtype=torch.float32, device=device)
+        angles = pos[:, None] * omega[None, :]
+        emb = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+        shape = [1] * n + [per_axis]
+        shape[axis] = grid_size[axis]
+        embeddings.append(emb.reshape(shape).expand(grid_size + [per_axis]))
+    pe = torch.cat(embeddings, dim=-1).reshape(total, n * per_axis)
+    if n * per_axis < dim:
+        pe = F.pad(pe, [0, dim - n * per_axis])
+    if dtype is not None:
+        pe = pe.to(dtype)
+    return pe
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Multi-head self-attention over ``(B, N, hidden_size)`` tokens via ``scaled_dot_product_attention``.
+
+    Args:
+        hidden_size: token width.
+        num_heads: number of heads; must divide ``hidden_size``.
+        dropout_rate: dropout on the attention weights and the output. Defaults to 0.0.
+        qkv_bias: bias of the fused q/k/v projection. Defaults to False.
+
+    Raises:
+        ValueError: when ``hidden_size`` is not divisible by ``num_heads`` or ``dropout_rate`` is not in [0, 1).
+
+    Examples::
+
+        >>> attn = MultiHeadSelfAttention(128, 4)
+        >>> attn(torch.randn(2, 64, 128)).shape
+        torch.Size([2, 64, 128])
+    """
+
+    __constants__ = ["num_heads", "head_dim", "dropout_rate"]
+
+    def __init__(self, hidden_size: int, num_heads: int, dropout_rate: float = 0.0, qkv_bias: bool = False) -> None:
+        super().__init__()
+        if hidden_size < 1 or num_heads < 1 or hidden_size % num_heads != 0:
+            raise ValueError(
+                f"hidden_size must be a positive multiple of num_heads, got hidden_size={hidden_size} "
+                f"num_heads={num_heads}."
+            )
+        if not 0.0 <= dropout_rate < 1.0:
+            raise ValueError(f"dropout_rate must be in [0, 1), got dropout_rate={dropout_rate}.")
+        self.num_heads = num_heads
+        self.head_dim = hidden_size // num_heads
+        self.dropout_rate = dropout_rate
+        self.qkv = nn.Linear(hidden_size, 3 * hidden_size, bias=qkv_bias)
+        self.out_proj = nn.Linear(hidden_size, hidden_size)
+        self.drop_output = nn.Dropout(dropout_rate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, N, hidden_size)`` -> ``(B, N, hidden_size)``."""
+        b, n, c = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        p = self.dropout_rate if self.training else 0.0
+        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], dropout_p=p)
+        out = out.transpose(1, 2).reshape(b, n, c)
+        return self.drop_output(self.out_proj(out))
+
+
+class TransformerLayer(nn.Module):
+    """Pre-norm transformer encoder layer: ``x + MHSA(LN(x))`` then ``x + MLP(LN(x))``.
+
+    Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021, https://arxiv.org/abs/2010.11929.
+    The MLP is MONAI's :class:`~monai.networks.blocks.MLPBlock` (GELU).
+
+    Args:
+        hidden_size: token width.
+        mlp_dim: hidden width of the MLP.
+        num_heads: number of attention heads; must divide ``hidden_size``.
+        dropout_rate: dropout in attention and MLP. Defaults to 0.0.
+        qkv_bias: bias of the q/k/v projection. Defaults to False.
+
+    Raises:
+        ValueError: see :class:`MultiHeadSelfAttention`; also when ``mlp_dim`` < 1.
+
+    Examples::
+
+        >>> layer = TransformerLayer(128, 256, 4)
+        >>> layer(torch.randn(1, 64, 128)).shape
+        torch.Size([1, 64, 128])
+    """
+
+    def __init__(
+        self, hidden_size: int, mlp_dim: int, num_heads: int, dropout_rate: float = 0.0, qkv_bias: bool = False
+    ) -> None:
+        super().__init__()
+        if mlp_dim < 1:
+            raise ValueError(f"mlp_dim must be positive, got mlp_dim={mlp_dim}.")
+        self.norm1 = nn.LayerNorm(hidden_size)
+        self.attn = MultiHeadSelfAttention(hidden_size, num_heads, dropout_rate=dropout_rate, qkv_bias=qkv_bias)
+        self.norm2 = nn.LayerNorm(hidden_size)
+        self.mlp = MLPBlock(hidden_size, mlp_dim, dropout_rate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, N, hidden_size)`` -> same shape."""
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class TransformerBottleneck(nn.Module):
+    """Global encoder over every position of an N-d feature map (MedLiteNet Sec. III-C, Eqs. 3-4).
+
+    ``(B, C, *S)`` -> ``N = prod(S)`` tokens -> linear projection to ``hidden_size`` -> + position encoding ->
+    ``num_layers`` x :class:`TransformerLayer` -> LayerNorm -> ``(B, hidden_size, *S)``. The position encoding
+    is computed for the actual grid, so any spatial size works:
+
+    - ``"sincos"``: fixed N-d sinusoidal encoding (:func:`sincos_position_encoding`), no parameters;
+    - ``"learnable"``: a learnable ``(hidden_size, *pos_grid_size)`` table initialised with the sinusoidal
+      encoding and linearly resized to the actual grid when the sizes differ;
+    - ``"none"``: no position information.
+
+    Args:
+        spatial_dims: number of spatial dimensions, 1, 2 or 3.
+        in_channels: channels ``C`` of the feature map.
+        hidden_size: token width ``d``. Defaults to 128.
+        num_layers: number of transformer layers ``L``. Defaults to 2.
+        num_heads: attention heads; must divide ``hidden_size``. Defaults to 4.
+        mlp_ratio: MLP width as a multiple of ``hidden_size``. Defaults to 2.0.
+        dropout_rate: dropout in the transformer layers. Defaults to 0.0.
+        pos_embed: ``"sincos"``, ``"learnable"`` or ``"none"``. Defaults to ``"sincos"``.
+        pos_grid_size: grid of the learnable table (one int for every axis). Defaults to 8.
+        qkv_bias: bias of the q/k/v projections. Defaults to False.
+
+    Raises:
+        ValueError: when ``spatial_dims`` is not 1, 2 or 3, a size is not positive, ``pos_embed`` is unknown,
+            ``hidden_size < 2 * spatial_dims`` with a sinusoidal table, or ``hidden_size`` is not divisible by
+            ``num_heads``.
+
+    Examples::
+
+        >>> tb = TransformerBottleneck(2, 256, hidden_size=128)   # (B, 256, 8, 8) -> (B, 128, 8, 8)
+        >>> tb3d = TransformerBottleneck(3, 256, hidden_size=96, num_heads=3, pos_embed="learnable")
+    """
+
+    __constants__ = ["spatial_dims", "hidden_size", "use_sincos", "interp_mode"]
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        hidden_size: int = 128,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        mlp_ratio: float = 2.0,
+        dropout_rate: float = 0.0,
+        pos_embed: str = "sincos",
+        pos_grid_size: int = 8,
+        qkv_bias: bool = False,
+    ) -> None:
+        super().__init__()
+        if spatial_dims not in (1, 2, 3):
+            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
+        if in_channels < 1 or hidden_size < 1 or num_layers < 1 or pos_grid_size < 1 or mlp_ratio <= 0:
+            raise ValueError(
+                "in_channels, hidden_size, num_layers, pos_grid_size and mlp_ratio must be positive, got "
+                f"in_channels={in_channels} hidden_size={hidden_size} num_layers={num_layers} "
+                f"pos_grid_size={pos_grid_size} mlp_ratio={mlp_ratio}."
+            )
+        if pos_embed not in _POS_EMBED:
+            raise ValueError(f"pos_embed must be one of {_POS_EMBED}, got pos_embed={pos_embed!r}.")
+        if pos_embed != "none" and hidden_size < 2 * spatial_dims:
+            raise ValueError(
+                f"hidden_size must be >= 2 * spatial_dims for a sinusoidal encoding, got hidden_size={hidden_size} "
+                f"spatial_dims={spatial_dims}."
+            )
+        self.spatial_dims = spatial_dims
+        self.hidden_size = hidden_size
+        self.use_sincos = pos_embed == "sincos"
+        self.interp_mode = ("linear", "bilinear", "trilinear")[spatial_dims - 1]
+        self.proj = nn.Linear(in_channels, hidden_size)
+        self.pos_embedding: Optional[nn.Parameter]  # noqa: UP045
+        if pos_embed == "learnable":
+            grid = [pos_grid_size] * spatial_dims
+            table = sincos_position_encoding(grid, hidden_size).t().reshape([1, hidden_size] + grid)
+            self.pos_embedding = nn.Parameter(table.clone())
+        else:
+            self.register_parameter("pos_embedding", None)
+        mlp_dim = max(int(round(hidden_size * mlp_ratio)), 1)
+        self.layers = nn.Sequential(
+            *[TransformerLayer(hidden_size, mlp_dim, num_heads, dropout_rate, qkv_bias) for _ in range(num_layers)]
+        )
+        self.norm = nn.LayerNorm(hidden_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, in_channels, *S)`` -> ``(B, hidden_size, *S)``."""
+        spatial = list(x.shape[2:])
+        tokens = self.proj(x.flatten(2).transpose(1, 2))  # (B, N, d)
+        if self.use_sincos:
+            tokens = tokens + sincos_position_encoding(spatial, self.hidden_size, device=x.device, dtype=tokens.dtype)
+        else:
+            table = self.pos_embedding
+            if table is not None:
+                if list(table.shape[2:]) != spatial:
+                    table = F.interpolate(table, size=spatial, mode=self.interp_mode, align_corners=False)
+                tokens = tokens + table.flatten(2).transpose(1, 2)
+        tokens = self.norm(self.layers(tokens))
+        return tokens.transpose(1, 2).reshape([x.shape[0], self.hidden_size] + spatial)
+
+
+class LocalGlobalFusion(nn.Module):
+    """Local-global fusion of MedLiteNet (Sec. III-C, Eq. 5)::
+
+        F_lg = act(W_1 * [F_conv || F_trans] + b_1) + F_conv + F_trans
+
+    Both inputs are first aligned to ``out_channels`` with a ``1 x 1`` convolution when their channel count
+    differs (identity otherwise), and ``F_conv`` is average-pooled to ``F_trans``'s spatial size when the two
+    differ (the paper's "average pooling ... on F_conv if necessary"). ``W_1`` is a ``1 x 1`` convolution with
+    bias and no normalisation, as written in Eq. 5.
+
+    Args:
+        spatial_dims: number of spatial dimensions, 1, 2 or 3.
+        conv_channels: channels of the convolutional features ``F_conv``.
+        trans_channels: channels of the transformer features ``F_trans``.
+        out_channels: channels of the fused output. Defaults to ``conv_channels``.
+        act: activation ``sigma``. Defaults to ``"relu"``.
+
+    Raises:
+        ValueError: when ``spatial_dims`` is not 1, 2 or 3 or a channel count is not positive.
+
+    Examples::
+
+        >>> fuse = LocalGlobalFusion(2, 256, 128)    # F_conv (B,256,8,8), F_trans (B,128,8,8) -> (B,256,8,8)
+        >>> fuse3d = LocalGlobalFusion(3, 256, 256, out_channels=128, act="silu")
+    """
+
+    __constants__ = ["spatial_dims"]
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        conv_channels: int,
+        trans_channels: int,
+        out_channels: int | None = None,
+        act: tuple | str = "relu",
+    ) -> None:
+        super().__init__()
+        if spatial_dims not in (1, 2, 3):
+            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
+        out_channels = conv_channels if out_channels is None else out_channels
+        if min(conv_channels, trans_channels, out_channels) < 1:
+            raise ValueError(
+                f"channel counts must be positive, got conv_channels={conv_channels} "
+                f"trans_channels={trans_channels} out_channels={out_channels}."
+            )
+        conv = Conv[Conv.CONV, spatial_dims]
+        self.spatial_dims = spatial_dims
+        self.align_conv = conv(conv_channels, out_channels, 1) if conv_channels != out_channels else nn.Identity()
+        self.align_trans = conv(trans_channels, out_channels, 1) if trans_channels != out_channels else nn.Identity()
+        self.fuse = conv(2 * out_channels, out_channels, kernel_size=1, bias=True)
+        self.act = get_act_layer(act)
+
+    def forward(self, f_conv: torch.Tensor, f_trans: torch.Tensor) -> torch.Tensor:
+        """``F_conv`` ``(B, conv_channels, *S)`` and ``F_trans`` ``(B, trans_channels, *S')`` -> ``(B, out, *S')``."""
+        if f_conv.shape[2:] != f_trans.shape[2:]:
+            if self.spatial_dims == 1:
+                f_conv = F.adaptive_avg_pool1d(f_conv, f_trans.shape[2:])
+            elif self.spatial_dims == 2:
+                f_conv = F.adaptive_avg_pool2d(f_conv, f_trans.shape[2:])
+            else:
+                f_conv = F.adaptive_avg_pool3d(f_conv, f_trans.shape[2:])
+        a = self.align_conv(f_conv)
+        b = self.align_trans(f_trans)
+        return self.act(self.fuse(torch.cat([a, b], dim=1))) + a + b

@@ -1,0 +1,441 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""MedLiteNet: MBConv encoder, transformer bottleneck with local-global fusion, boundary-aware attention,
+ASPP and an scSE U-Net decoder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from monai.networks.blocks import Convolution
+from monai.networks.layers.factories import Conv
+
+from monai_lite.networks.blocks import (
+    ASPP,
+    SCSE,
+    BoundaryAwareAttention,
+    LocalGlobalFusion,
+    MBConv,
+    TransformerBottleneck,
+    UpFuse,
+)
+from monai_lite.networks.registry import register_network
+
+__all__ = ["MedLiteNet"]
+
+_PAD_MODES = {"replicate": "replicate", "zeros": "constant"}
+
+
+class _DecoderStage(nn.Module):
+    """UpFuse (upsample, concatenate skip, two separable convs) -> scSE -> boundary-aware attention."""
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        skip_channels: int,
+        out_channels: int,
+        use_scse: bool,
+        use_boundary_attention: bool,
+        boundary_operator: str,
+        act: tuple | str,
+        norm: tuple | str,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.fuse = UpFuse(spatial_dims, in_channels, skip_channels, out_channels, act=act, norm=norm, dropout=dropout)
+        self.scse = SCSE(spatial_dims, out_channels, r=2) if use_scse else nn.Identity()
+        self.boundary = (
+            BoundaryAwareAttention(spatial_dims, out_channels, operator=boundary_operator)
+            if use_boundary_attention
+            else nn.Identity()
+        )
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.boundary(self.scse(self.fuse(x, skip)))
+
+
+@register_network("medlitenet")
+class MedLiteNet(nn.Module):
+    """MedLiteNet, a lightweight CNN-transformer hybrid for 2D and 3D segmentation.
+
+    Yu, Wang, Marks, Kechadi, Yang, Dhelim and Aung, "MedLiteNet: Lightweight Hybrid Medical Image
+    Segmentation Model", arXiv 2025 (Sec. III). Layout, with ``s`` the stride w.r.t. the input::
+
+        stem 3^d conv, stride 2 (s2)
+        -> 4 MBConv stages, widths ``channels`` (s4, s8, s16, s32); first block stride 2, all convs norm+act
+        -> bottleneck F_conv (s32):  F_trans = TransformerBottleneck(F_conv)         (Sec. III-C, Eqs. 3-4)
+                                     F_conv  = BoundaryAwareAttention(F_conv, F_trans) (Sec. III-D, Eqs. 6-9)
+                                     F_lg    = LocalGlobalFusion(F_conv, F_trans)      (Eq. 5)
+                                     F_enc   = ASPP(F_lg)                              (Sec. III-E)
+        -> 4 decoder stages (s16, s8, s4, s2): upsample, concatenate the encoder skip, two separable
+           convs, scSE, and boundary-aware attention in every stage except the last   (Sec. III-F)
+        -> 1x1 conv head, upsampled to the input size: raw logits.
+
+    Choices where the paper is open or self-contradictory:
+
+    - Boundary-aware attention in the decoder: Sec. III-D says "at the final stage of the decoder", Sec. III-F
+      ("In our implementation ...") says "except for the final stage, boundary attention modules are embedded
+      in each decoding stage". We follow III-F, the implementation-level description: stages 1-3 get BAA, the
+      last (stride-2, largest and most costly) stage does not; with the encoder-end BAA that is 4 modules.
+      The encoder-end BAA receives the transformer output as its optional global context (Eq. 7); decoder
+      BAAs use the boundary map alone.
+    - The edge operator is a fixed ``3^d`` Laplacian (or Sobel) applied depthwise to a learned 1-channel
+      ``1x1`` reduction of ``F`` (see :class:`~monai_lite.networks.blocks.BoundaryAwareAttention`).
+    - ASPP rates: the paper fixes ``r1 = 1`` and ``r4 = 12`` only; the default ``(1, 3, 6, 12)`` fills in
+      ``r2, r3`` so that, at the 8x8 (256 input) or 16x16 (512 input) bottleneck, every branch still sees
+      image content. Each branch is a depthwise atrous 3^d conv followed by the 1x1 conv that "adjusts the
+      channel dimension", plus a global-average-pooling branch (MONAI's ``SimpleASPP`` has none).
+    - MBConv projections are linear (norm, no activation), as in MobileNetV2, which the paper builds on;
+      every other convolution has norm + ``act``.
+    - The fusion keeps ``channels[-1]`` channels (the transformer output is aligned up to it), so switching
+      the transformer off does not change the decoder. ``act`` is also Eq. 5's sigma.
+    - Upsampling is linear interpolation; the 1x1 head is applied before the last x2 upsampling, which equals
+      "upsample, then 1x1 conv" exactly (both are linear) at 1/``out_channels``-th of the cost.
+
+    Input sizes: the total stride is ``2 ** (len(channels) + 1)`` (32 by default). Any spatial size is
+    accepted: the input is padded on the high side of each axis up to the next multiple of 32
+    (``padding_mode``, replicate by default so the border does not look like an edge to the boundary
+    attention), and the logits are cropped back to the input size. Sizes that are already multiples of 32
+    are not padded. Training with batch norm needs more than one value per channel at the bottleneck,
+    i.e. batch size > 1 or an input larger than 32 along some axis.
+
+    Args:
+        spatial_dims: number of spatial dimensions, 2 or 3. Defaults to 2.
+        in_channels: number of input channels. Defaults to 3.
+        out_channels: number of output channels; 1 for a binary task (apply a sigmoid, paper setting), >= 2
+            for ``out_channels`` mutually exclusive classes (apply a softmax over dim 1). Defaults to 1.
+        channels: widths of the MBConv stages; one decoder stage per encoder stage. Defaults to
+            (32, 64, 128, 256).
+        stem_channels: output channels of the stride-2 stem convolution. Defaults to 16.
+        expansion: MBConv expansion factor ``t``. Defaults to 6.
+        blocks_per_stage: MBConv blocks in each stage (first one strided). Defaults to (1, 2, 4, 2), which
+            gives the ~1.8 M-parameter encoder of the paper (2D, 3 input channels).
+        decoder_channels: output widths of the decoder stages, coarse to fine. Defaults to None, meaning
+            ``(*reversed(channels[:-1]), stem_channels)`` = (128, 64, 32, 16).
+        transformer_dim: token width ``d`` of the bottleneck transformer. Defaults to 192.
+        transformer_layers: number of transformer layers ``L``. Defaults to 2.
+        transformer_heads: attention heads; must divide ``transformer_dim``. Defaults to 4.
+        transformer_mlp_ratio: transformer MLP width as a multiple of ``transformer_dim``. Defaults to 2.0.
+        pos_embed: ``"sincos"`` (fixed, computed for the actual grid), ``"learnable"`` (resized to the grid)
+            or ``"none"``. Defaults to ``"sincos"``.
+        aspp_dilations: dilation rates of the atrous ASPP branches. Defaults to (1, 3, 6, 12).
+        aspp_branch_channels: output channels of every ASPP branch. Defaults to 64.
+        boundary_operator: fixed edge operator of the boundary-aware attention, ``"laplacian"`` or ``"sobel"``.
+            Defaults to ``"laplacian"``.
+        padding_mode: how inputs are padded to a multiple of the total stride, ``"replicate"`` or ``"zeros"``.
+            Defaults to ``"replicate"``.
+        use_transformer: build the transformer bottleneck and the local-global fusion. Defaults to True.
+        use_boundary_attention: build the boundary-aware attention modules. Defaults to True.
+        use_aspp: build the ASPP module. Defaults to True.
+        use_scse: build the scSE modules of the decoder. Defaults to True.
+        act: activation, name or ``(name, kwargs)``; ``"silu"`` is ``nn.SiLU`` (registered by monai-lite),
+            ``"swish"`` MONAI's equivalent. Defaults to ``"silu"``.
+        norm: normalisation, name or ``(name, kwargs)``. Defaults to ``"batch"``.
+        dropout: dropout probability in the transformer, the ASPP fusion and the decoder convolutions.
+            Defaults to 0.0.
+
+    Raises:
+        ValueError: when ``spatial_dims`` is not 2 or 3, a channel/block count is not positive, the lengths of
+            ``channels``, ``blocks_per_stage`` and ``decoder_channels`` differ, ``transformer_dim`` is not a
+            multiple of ``transformer_heads``, an ASPP rate is < 1, ``dropout`` is not in [0, 1), or
+            ``boundary_operator``/``padding_mode``/``pos_embed`` is unknown.
+
+    Examples::
+
+        >>> net = MedLiteNet(spatial_dims=2, in_channels=3, out_channels=1)    # paper setting, ~3.0 M params
+        >>> net(torch.randn(2, 3, 256, 256)).shape
+        torch.Size([2, 1, 256, 256])
+        >>> net3d = MedLiteNet(spatial_dims=3, in_channels=1, out_channels=3)
+        >>> net3d(torch.randn(1, 1, 35, 51, 37)).shape                         # padded internally, cropped back
+        torch.Size([1, 3, 35, 51, 37])
+        >>> lite = MedLiteNet(use_transformer=False, use_aspp=False)           # ablation
+
+    See Also:
+        :class:`~monai_lite.networks.blocks.MBConv`,
+        :class:`~monai_lite.networks.blocks.TransformerBottleneck`,
+        :class:`~monai_lite.networks.blocks.LocalGlobalFusion`,
+        :class:`~monai_lite.networks.blocks.BoundaryAwareAttention`,
+        :class:`~monai_lite.networks.blocks.ASPP`, :class:`~monai_lite.networks.blocks.SCSE`,
+        :class:`monai.networks.nets.BasicUNet`.
+    """
+
+    __constants__ = [
+        "spatial_dims",
+        "divisor",
+        "pad_mode",
+        "interp_mode",
+        "use_transformer",
+        "use_boundary_attention",
+        "use_aspp",
+        "use_scse",
+    ]
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        channels: Sequence[int] = (32, 64, 128, 256),
+        stem_channels: int = 16,
+        expansion: int = 6,
+        blocks_per_stage: Sequence[int] = (1, 2, 4, 2),
+        decoder_channels: Sequence[int] | None = None,
+        transformer_dim: int = 192,
+        transformer_layers: int = 2,
+        transformer_heads: int = 4,
+        transformer_mlp_ratio: float = 2.0,
+        pos_embed: str = "sincos",
+        aspp_dilations: Sequence[int] = (1, 3, 6, 12),
+        aspp_branch_channels: int = 64,
+        boundary_operator: str = "laplacian",
+        padding_mode: str = "replicate",
+        use_transformer: bool = True,
+        use_boundary_attention: bool = True,
+        use_aspp: bool = True,
+        use_scse: bool = True,
+        act: tuple | str = "silu",
+        norm: tuple | str = "batch",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        channels = tuple(int(c) for c in channels)
+        blocks_per_stage = tuple(int(b) for b in blocks_per_stage)
+        if decoder_channels is None:
+            decoder_channels = (*reversed(channels[:-1]), stem_channels)
+        decoder_channels = tuple(int(c) for c in decoder_channels)
+        aspp_dilations = tuple(int(d) for d in aspp_dilations)
+        self._validate(
+            spatial_dims,
+            in_channels,
+            out_channels,
+            channels,
+            stem_channels,
+            expansion,
+            blocks_per_stage,
+            decoder_channels,
+            transformer_dim,
+            transformer_layers,
+            transformer_heads,
+            transformer_mlp_ratio,
+            pos_embed,
+            aspp_dilations,
+            aspp_branch_channels,
+            boundary_operator,
+            padding_mode,
+            dropout,
+            use_transformer,
+        )
+        self.spatial_dims = spatial_dims
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.channels = channels
+        self.stem_channels = stem_channels
+        self.blocks_per_stage = blocks_per_stage
+        self.decoder_channels = decoder_channels
+        self.divisor = 2 ** (len(channels) + 1)
+        self.pad_mode = _PAD_MODES[padding_mode]
+        self.interp_mode = "bilinear" if spatial_dims == 2 else "trilinear"
+        self.use_transformer = use_transformer
+        self.use_boundary_attention = use_boundary_attention
+        self.use_aspp = use_aspp
+        self.use_scse = use_scse
+
+        # encoder: stride-2 stem + MBConv stages
+        self.stem = Convolution(spatial_dims, in_channels, stem_channels, strides=2, act=act, norm=norm, bias=False)
+        self.encoder = nn.ModuleList()
+        prev = stem_channels
+        for width, n_blocks in zip(channels, blocks_per_stage):
+            blocks = [MBConv(spatial_dims, prev, width, strides=2, expansion=expansion, act=act, norm=norm)]
+            for _ in range(n_blocks - 1):
+                blocks.append(MBConv(spatial_dims, width, width, expansion=expansion, act=act, norm=norm))
+            self.encoder.append(nn.Sequential(*blocks))
+            prev = width
+
+        # bottleneck: transformer branch, boundary-aware attention, local-global fusion, ASPP
+        bottleneck = channels[-1]
+        self.transformer: nn.Module = nn.Identity()
+        self.fusion: nn.Module = nn.Identity()
+        if use_transformer:
+            self.transformer = TransformerBottleneck(
+                spatial_dims,
+                bottleneck,
+                hidden_size=transformer_dim,
+                num_layers=transformer_layers,
+                num_heads=transformer_heads,
+                mlp_ratio=transformer_mlp_ratio,
+                dropout_rate=dropout,
+                pos_embed=pos_embed,
+            )
+            self.fusion = LocalGlobalFusion(spatial_dims, bottleneck, transformer_dim, bottleneck, act=act)
+        self.encoder_boundary: nn.Module = nn.Identity()
+        if use_boundary_attention:
+            self.encoder_boundary = BoundaryAwareAttention(
+                spatial_dims,
+                bottleneck,
+                context_channels=transformer_dim if use_transformer else None,
+                operator=boundary_operator,
+            )
+        self.aspp: nn.Module = nn.Identity()
+        if use_aspp:
+            self.aspp = ASPP(
+                spatial_dims,
+                bottleneck,
+                bottleneck,
+                branch_channels=aspp_branch_channels,
+                dilations=aspp_dilations,
+                act=act,
+                norm=norm,
+                dropout=dropout,
+            )
+
+        # decoder: one stage per encoder stage, skips from the stage before it (the last one from the stem)
+        skip_channels = (*reversed(channels[:-1]), stem_channels)
+        self.decoder = nn.ModuleList()
+        prev = bottleneck
+        n_stages = len(decoder_channels)
+        for i, (skip, width) in enumerate(zip(skip_channels, decoder_channels)):
+            self.decoder.append(
+                _DecoderStage(
+                    spatial_dims,
+                    prev,
+                    skip,
+                    width,
+                    use_scse=use_scse,
+                    use_boundary_attention=use_boundary_attention and i < n_stages - 1,
+                    boundary_operator=boundary_operator,
+                    act=act,
+                    norm=norm,
+                    dropout=dropout,
+                )
+            )
+            prev = width
+        self.head = Conv[Conv.CONV, spatial_dims](prev, out_channels, kernel_size=1)
+
+    @staticmethod
+    def _validate(
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        channels: tuple[int, ...],
+        stem_channels: int,
+        expansion: int,
+        blocks_per_stage: tuple[int, ...],
+        decoder_channels: tuple[int, ...],
+        transformer_dim: int,
+        transformer_layers: int,
+        transformer_heads: int,
+        transformer_mlp_ratio: float,
+        pos_embed: str,
+        aspp_dilations: tuple[int, ...],
+        aspp_branch_channels: int,
+        boundary_operator: str,
+        padding_mode: str,
+        dropout: float,
+        use_transformer: bool,
+    ) -> None:
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got spatial_dims={spatial_dims}.")
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(
+                f"in_channels and out_channels must be >= 1, got in_channels={in_channels} out_channels={out_channels}."
+            )
+        if len(channels) == 0 or min(channels) < 1 or stem_channels < 1:
+            raise ValueError(
+                f"channels must be a non-empty sequence of positive widths and stem_channels positive, got "
+                f"channels={channels} stem_channels={stem_channels}."
+            )
+        if len(blocks_per_stage) != len(channels) or min(blocks_per_stage) < 1:
+            raise ValueError(
+                f"blocks_per_stage needs one count >= 1 per stage, got blocks_per_stage={blocks_per_stage} "
+                f"for channels={channels}."
+            )
+        if len(decoder_channels) != len(channels) or min(decoder_channels) < 1:
+            raise ValueError(
+                f"decoder_channels needs one positive width per stage, got decoder_channels={decoder_channels} "
+                f"for channels={channels}."
+            )
+        if min(decoder_channels) < 2:
+            raise ValueError(
+                f"decoder_channels must be >= 2 (scSE halves them), got decoder_channels={decoder_channels}."
+            )
+        if expansion < 1:
+            raise ValueError(f"expansion must be >= 1, got expansion={expansion}.")
+        if use_transformer:
+            if transformer_layers < 1 or transformer_heads < 1 or transformer_dim < 1 or transformer_mlp_ratio <= 0:
+                raise ValueError(
+                    "transformer_dim, transformer_layers, transformer_heads and transformer_mlp_ratio must be "
+                    f"positive, got transformer_dim={transformer_dim} transformer_layers={transformer_layers} "
+                    f"transformer_heads={transformer_heads} transformer_mlp_ratio={transformer_mlp_ratio}."
+                )
+            if transformer_dim % transformer_heads != 0:
+                raise ValueError(
+                    f"transformer_dim must be divisible by transformer_heads, got transformer_dim={transformer_dim} "
+                    f"transformer_heads={transformer_heads}."
+                )
+            if pos_embed not in ("sincos", "learnable", "none"):
+                raise ValueError(f"pos_embed must be 'sincos', 'learnable' or 'none', got pos_embed={pos_embed!r}.")
+        if len(aspp_dilations) == 0 or min(aspp_dilations) < 1 or aspp_branch_channels < 1:
+            raise ValueError(
+                f"aspp_dilations must be non-empty rates >= 1 and aspp_branch_channels positive, got "
+                f"aspp_dilations={aspp_dilations} aspp_branch_channels={aspp_branch_channels}."
+            )
+        if boundary_operator not in ("laplacian", "sobel"):
+            raise ValueError(
+                f"boundary_operator must be 'laplacian' or 'sobel', got boundary_operator={boundary_operator!r}."
+            )
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"padding_mode must be one of {tuple(_PAD_MODES)}, got padding_mode={padding_mode!r}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).
+
+        Returns raw logits ``(B, out_channels, *spatial)``: apply a sigmoid when ``out_channels == 1``, a
+        softmax over dim 1 otherwise. Sizes that are not multiples of the total stride (32) are padded
+        internally and cropped back.
+        """
+        spatial = x.shape[2:]
+        pads: List[int] = []
+        needs_pad = False
+        for axis in range(self.spatial_dims - 1, -1, -1):  # F.pad lists the last axis first
+            extra = (self.divisor - spatial[axis] % self.divisor) % self.divisor
+            pads.append(0)
+            pads.append(extra)
+            if extra > 0:
+                needs_pad = True
+        if needs_pad:
+            x = F.pad(x, pads, mode=self.pad_mode)
+        padded = x.shape[2:]
+
+        h = self.stem(x)
+        skips: List[torch.Tensor] = [h]
+        for stage in self.encoder:
+            h = stage(h)
+            skips.append(h)
+
+        context: Optional[torch.Tensor] = None  # noqa: UP045
+        if self.use_transformer:
+            context = self.transformer(h)
+        if self.use_boundary_attention:
+            h = self.encoder_boundary(h, context)
+        if self.use_transformer:
+            if context is not None:
+                h = self.fusion(h, context)
+        if self.use_aspp:
+            h = self.aspp(h)
+
+        idx = len(skips) - 2
+        for stage in self.decoder:
+            h = stage(h, skips[idx])
+            idx -= 1
+
+        logits = F.interpolate(self.head(h), size=padded, mode=self.interp_mode, align_corners=False)
+        if needs_pad:
+            for axis in range(self.spatial_dims):
+                logits = logits.narrow(2 + axis, 0, spatial[axis])
+        return logits
