@@ -21,8 +21,12 @@ WORKFLOWS = {
 
 
 def list_bundles() -> list[str]:
-    """Names of the bundles in :data:`BUNDLES_DIR` (folders with ``configs/metadata.json``), sorted."""
-    return sorted(p.parent.parent.name for p in BUNDLES_DIR.glob("*/configs/metadata.json"))
+    """Names of the bundles in :data:`BUNDLES_DIR` (folders with ``configs/metadata.json``), sorted.
+
+    Folders starting with ``_`` (the template) are not bundles.
+    """
+    found = (p.parent.parent.name for p in BUNDLES_DIR.glob("*/configs/metadata.json"))
+    return sorted(name for name in found if not name.startswith("_"))
 
 
 def resolve_bundle(bundle: str | Path) -> Path:

@@ -1,0 +1,35 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""Proves the committed bundles are exactly what the template and bundles.json generate, and that the generator
+refuses specs that leave a template id unset or name an id the template lacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from monai_lite.bundle import generate
+from monai_lite.bundle.runner import list_bundles
+
+
+def test_committed_bundles_match_the_template() -> None:
+    assert generate.write_bundles(check=True) == [], "run: python -m monai_lite.bundle.generate"
+
+
+def test_every_spec_is_a_shipped_bundle() -> None:
+    specs = json.loads((generate.TEMPLATE_DIR / "bundles.json").read_text())
+    assert sorted(k for k in specs if not k.startswith("_")) == list_bundles()
+
+
+def test_unset_placeholder_is_refused() -> None:
+    spec = json.loads((generate.TEMPLATE_DIR / "bundles.json").read_text())["medlitenet"]
+    del spec["train"]["loss"]
+    with pytest.raises(ValueError, match=r"configs/train.json leaves template ids unset: \['loss'\]"):
+        generate.render_bundle("medlitenet", spec)
+
+
+def test_unknown_id_is_refused() -> None:
+    spec = json.loads((generate.TEMPLATE_DIR / "bundles.json").read_text())["medlitenet"]
+    spec["train"]["validate#no_such_section#x"] = 1
+    with pytest.raises(KeyError, match="does not exist in the template"):
+        generate.render_bundle("medlitenet", spec)
