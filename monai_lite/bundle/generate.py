@@ -3,8 +3,9 @@
 
 Each bundle must stay a self-contained model-zoo bundle (MONAI Label loads one config file, MONAILabel#1549), yet
 the four networks differ only in a few ids: network, loss, preset, sizes, metadata. ``bundles/_template/`` holds
-the shared configs and ``bundles/_template/bundles.json`` the differences; this module merges them into
-``bundles/<name>/``. ``--check`` rebuilds in memory and fails when a committed bundle has drifted from its
+the shared configs and ``bundles/_template/bundles.json`` the differences (a spec may ``extend`` a base spec whose
+name starts with ``_``, e.g. the 3D hippocampus settings that every network's 3D bundle shares); this module
+merges them into ``bundles/<name>/``. ``--check`` rebuilds in memory and fails when a committed bundle has drifted from its
 template, which a test runs, so hand edits to generated files cannot go unnoticed.
 
 Usage::
@@ -88,9 +89,24 @@ def render_bundle(name: str, spec: dict) -> dict[str, str]:
     return files
 
 
+def _merged(name: str, specs: dict, chain: tuple[str, ...] = ()) -> dict:
+    """Spec ``name`` with the specs it ``extends`` underneath, section by section (the child's ids win)."""
+    if name not in specs:
+        raise KeyError(f"bundles.json: spec {chain[-1] if chain else name!r} extends unknown spec {name!r}")
+    if name in chain:
+        raise ValueError(f"bundles.json: specs extend each other in a cycle: {' -> '.join([*chain, name])}")
+    spec = specs[name]
+    if "extends" not in spec:
+        return spec
+    base = _merged(spec["extends"], specs, (*chain, name))
+    sections = (set(base) | set(spec)) - {"extends"}
+    return {section: {**base.get(section, {}), **spec.get(section, {})} for section in sections}
+
+
 def _specs() -> dict[str, dict]:
+    """Every concrete bundle spec, merged with what it extends; names starting with ``_`` are only bases."""
     specs = json.loads((TEMPLATE_DIR / "bundles.json").read_text())
-    return {name: spec for name, spec in specs.items() if not name.startswith("_")}
+    return {name: _merged(name, specs) for name in specs if not name.startswith("_")}
 
 
 def write_bundles(check: bool = False) -> list[str]:

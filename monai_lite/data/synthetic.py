@@ -1,13 +1,16 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
-"""The embedded default dataset: small synthetic 2D "skin lesion" images with exact masks.
+"""The embedded default datasets: small synthetic 2D lesion images and 3D two-part structures, with exact labels.
 
-Bundles train on it when no ``dataset_dir`` is given, so a fresh machine can run the whole training job without
-any download. The images imitate dermoscopy coarsely: a textured skin-tone background with hair-like strokes, and
-one or two darker lesions with irregular, partly blurred borders. The cases are written as ordinary RGB PNG
-images and {0, 255} PNG masks plus a decathlon-style datalist, so training reads them through exactly the same
-loading code as real data.
+Bundles train on them when no ``dataset_dir`` is given, so a fresh machine can run the whole training job without
+any download.
 
-Generation is deterministic: the same ``(num_cases, size, seed)`` gives byte-identical files on every machine.
+- ``lesions_2d``: imitates dermoscopy coarsely: a textured skin-tone background with hair-like strokes, and one or
+  two darker lesions with irregular, partly blurred borders; RGB PNG images and {0, 255} PNG masks.
+- ``volumes_3d``: imitates the MSD hippocampus task coarsely: a noisy MRI-like volume holding a bright curved
+  structure in two labelled parts (1 = anterior, 2 = posterior); NIfTI images and uint8 label maps, 1 mm, RAS.
+
+Each is written as ordinary files plus a decathlon-style datalist, so training reads them through exactly the same
+loading code as real data. Generation is deterministic: the same arguments give byte-identical files everywhere.
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["SYNTHETIC_VERSION", "default_cache_dir", "make_lesion_case", "ensure_synthetic_lesions"]
+__all__ = [
+    "SYNTHETIC_VERSION",
+    "SYNTHETIC_DATASETS",
+    "default_cache_dir",
+    "make_lesion_case",
+    "make_volume_case",
+    "ensure_synthetic_lesions",
+    "ensure_synthetic_volumes",
+    "ensure_synthetic",
+]
 
 #: Bump when the generator changes, so cached copies of an older version are not reused.
 SYNTHETIC_VERSION = 1
@@ -92,7 +104,7 @@ def make_lesion_case(rng: np.random.Generator, size: int) -> tuple[np.ndarray, n
     return image, (mask.astype(np.uint8) * 255)
 
 
-def _write_dataset(root: Path, num_cases: int, size: int, seed: int, folds: int) -> None:
+def _write_lesions(root: Path, num_cases: int, size: int, seed: int, folds: int) -> None:
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
     rng = np.random.default_rng(seed)
@@ -116,14 +128,44 @@ def _write_dataset(root: Path, num_cases: int, size: int, seed: int, folds: int)
     (root / "datalist.json").write_text(json.dumps(datalist, indent=2) + "\n")
 
 
+def _ensure(target: Path, write) -> Path:
+    """Run ``write(folder)`` into a staging folder and rename it to ``target`` unless ``target`` is complete.
+
+    Writing into a temporary sibling and renaming means an interrupted run never leaves a half-written dataset
+    behind, and concurrent runs are safe (the loser of the rename race keeps the winner's identical copy).
+    """
+    if (target / "datalist.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=target.parent))
+    try:
+        write(staging / "data")
+        try:
+            os.replace(staging / "data", target)
+        except OSError:
+            if not (target / "datalist.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _check_sizes(num_cases: int, folds: int, **sizes: int) -> None:
+    small = {k: v for k, v in sizes.items() if v < 16}
+    if num_cases < 2 or small or folds < 1 or folds > num_cases:
+        raise ValueError(
+            f"synthetic datasets need num_cases >= 2, sizes >= 16 and 1 <= folds <= num_cases; "
+            f"got num_cases={num_cases}, folds={folds}, {', '.join(f'{k}={v}' for k, v in sizes.items())}."
+        )
+
+
 def ensure_synthetic_lesions(
     num_cases: int = 64, size: int = 128, seed: int = 0, folds: int = 5, cache_dir: str | Path | None = None
 ) -> Path:
     """Generate the synthetic lesion dataset once and return its folder (which holds ``datalist.json``).
 
-    The folder name encodes every argument, so different settings never collide. Generation writes into a
-    temporary sibling folder and renames it into place, so an interrupted run never leaves a half-written dataset
-    behind, and concurrent runs are safe.
+    The folder name encodes every argument, so different settings never collide; see :func:`_ensure` for why
+    an interrupted or concurrent run is safe.
 
     Args:
         num_cases: number of image/mask pairs. Defaults to 64.
@@ -135,24 +177,99 @@ def ensure_synthetic_lesions(
     Raises:
         ValueError: if an argument is out of range.
     """
-    if num_cases < 2 or size < 16 or folds < 1 or folds > num_cases:
-        raise ValueError(
-            f"synthetic lesions need num_cases >= 2, size >= 16 and 1 <= folds <= num_cases; "
-            f"got num_cases={num_cases}, size={size}, folds={folds}."
-        )
+    _check_sizes(num_cases, folds, size=size)
     parent = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     target = parent / f"synthetic-lesions-v{SYNTHETIC_VERSION}-n{num_cases}-s{size}-seed{seed}-f{folds}"
-    if (target / "datalist.json").is_file():
-        return target
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=parent))
-    try:
-        _write_dataset(staging / "data", num_cases, size, seed, folds)
-        try:
-            os.replace(staging / "data", target)
-        except OSError:
-            if not (target / "datalist.json").is_file():  # lost a race only if the winner finished
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return _ensure(target, lambda folder: _write_lesions(folder, num_cases, size, seed, folds))
+
+
+def make_volume_case(rng: np.random.Generator, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one 3D case: a bright curved tube split into an anterior (1) and a posterior (2) part.
+
+    Args:
+        rng: the random generator to draw from (the caller seeds it).
+        shape: volume shape ``(X, Y, Z)``.
+
+    Returns:
+        ``(image, label)``: ``float32`` intensities (arbitrary scanner-like units, as MRI has) and ``uint8`` labels
+        in {0, 1, 2}, both of ``shape``; both labels are always present.
+    """
+    grid = np.stack(np.meshgrid(*[np.arange(n, dtype=np.float32) for n in shape], indexing="ij"))
+    centre = np.array(shape, np.float32) / 2 + rng.uniform(-2, 2, size=3)
+    # A tube along Y that bends in X, like the hippocampus along its long axis.
+    y = (grid[1] - centre[1]) / (shape[1] * 0.35)
+    bend = rng.uniform(-0.25, 0.25) * shape[0] * y**2
+    radius = rng.uniform(0.12, 0.18) * min(shape[0], shape[2])
+    distance = np.sqrt((grid[0] - centre[0] - bend) ** 2 + (grid[2] - centre[2]) ** 2)
+    inside = (distance < radius * (1 - 0.35 * y**2)) & (np.abs(y) < 1)
+    split = rng.uniform(-0.2, 0.2)
+    label = np.where(inside, np.where(y < split, 1, 2), 0).astype(np.uint8)
+    scale = rng.uniform(300, 2000)  # scanners differ in units, as the real task's intensities do
+    image = scale * (0.35 + 0.1 * rng.standard_normal(shape)).astype(np.float32)
+    image += scale * 0.4 * inside * np.where(label == 1, 1.0, 0.8)
+    return image.astype(np.float32), label
+
+
+def _write_volumes(root: Path, num_cases: int, shape: tuple[int, int, int], seed: int, folds: int) -> None:
+    import nibabel as nib
+
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    rng = np.random.default_rng(seed)
+    training = []
+    affine = np.eye(4)  # 1 mm isotropic, RAS
+    for index in range(num_cases):
+        image, label = make_volume_case(rng, shape)
+        name = f"volume_{index:03d}.nii.gz"
+        nib.save(nib.Nifti1Image(image, affine), root / "imagesTr" / name)
+        nib.save(nib.Nifti1Image(label, affine), root / "labelsTr" / name)
+        training.append({"image": f"imagesTr/{name}", "label": f"labelsTr/{name}", "fold": index % folds})
+    datalist = {
+        "name": "monai-lite synthetic volumes",
+        "description": f"Synthetic 3D two-part structures, generator v{SYNTHETIC_VERSION}, seed {seed}.",
+        "channel_names": {"0": "MRI"},
+        "labels": {"background": 0, "anterior": 1, "posterior": 2},
+        "label_remap": None,
+        "file_ending": ".nii.gz",
+        "numTraining": num_cases,
+        "training": training,
+    }
+    (root / "datalist.json").write_text(json.dumps(datalist, indent=2) + "\n")
+
+
+def ensure_synthetic_volumes(
+    num_cases: int = 24, shape: tuple[int, int, int] = (36, 48, 32), seed: int = 0, folds: int = 4,
+    cache_dir: str | Path | None = None,
+) -> Path:
+    """Generate the synthetic 3D dataset once (MSD layout ``imagesTr``/``labelsTr``) and return its folder.
+
+    Args:
+        num_cases: number of volume/label pairs. Defaults to 24.
+        shape: volume shape. Defaults to (36, 48, 32), about the size of an MSD hippocampus crop.
+        seed: seed of the generator. Defaults to 0.
+        folds: cases are assigned round-robin to this many folds. Defaults to 4.
+        cache_dir: parent folder; ``None`` means :func:`default_cache_dir`. Defaults to None.
+
+    Raises:
+        ValueError: if an argument is out of range.
+    """
+    _check_sizes(num_cases, folds, **{f"shape[{i}]": n for i, n in enumerate(shape)})
+    parent = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    dims = "x".join(str(n) for n in shape)
+    target = parent / f"synthetic-volumes-v{SYNTHETIC_VERSION}-n{num_cases}-s{dims}-seed{seed}-f{folds}"
+    return _ensure(target, lambda folder: _write_volumes(folder, num_cases, tuple(shape), seed, folds))
+
+
+#: name -> generator with default arguments; bundles name theirs in the ``synthetic_default`` id.
+SYNTHETIC_DATASETS = {"lesions_2d": ensure_synthetic_lesions, "volumes_3d": ensure_synthetic_volumes}
+
+
+def ensure_synthetic(name: str) -> Path:
+    """Generate (once) the default synthetic dataset ``name`` and return its folder.
+
+    Raises:
+        ValueError: for an unknown name; the message lists the valid ones.
+    """
+    if name not in SYNTHETIC_DATASETS:
+        raise ValueError(f"unknown synthetic dataset {name!r}; valid: {', '.join(sorted(SYNTHETIC_DATASETS))}.")
+    return SYNTHETIC_DATASETS[name]()

@@ -54,5 +54,31 @@ def test_make_lesion_case_always_has_foreground() -> None:
 
 @pytest.mark.parametrize("kwargs", [{"num_cases": 1}, {"size": 8}, {"folds": 0}, {"num_cases": 3, "folds": 4}])
 def test_bad_arguments_are_refused(kwargs: dict, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="synthetic lesions need"):
+    with pytest.raises(ValueError, match="synthetic datasets need"):
         ensure_synthetic_lesions(cache_dir=tmp_path, **kwargs)
+
+
+def test_volumes_are_ras_1mm_with_both_labels(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    from monai_lite.data.synthetic import ensure_synthetic_volumes
+
+    root = ensure_synthetic_volumes(num_cases=3, shape=(20, 24, 18), folds=3, cache_dir=tmp_path)
+    datalist = json.loads((root / "datalist.json").read_text())
+    assert [c["fold"] for c in datalist["training"]] == [0, 1, 2]
+    for case in datalist["training"]:
+        image, label = nib.load(root / case["image"]), nib.load(root / case["label"])
+        assert image.shape == label.shape == (20, 24, 18)
+        np.testing.assert_array_equal(image.affine, np.eye(4))
+        np.testing.assert_array_equal(label.affine, image.affine)
+        values = np.asarray(label.dataobj)
+        assert values.dtype == np.uint8 and set(np.unique(values)) == {0, 1, 2}
+        data = np.asarray(image.dataobj)
+        assert data[values > 0].mean() > data[values == 0].mean()
+
+
+def test_unknown_synthetic_name_lists_the_valid_ones() -> None:
+    from monai_lite.data.synthetic import ensure_synthetic
+
+    with pytest.raises(ValueError, match="valid: lesions_2d, volumes_3d"):
+        ensure_synthetic("lesions_3d")
