@@ -3,7 +3,21 @@
 
 from __future__ import annotations
 
+from .clahe import CLAHE, CLAHEd
+from .grayscale import to_grayscale
 from .pil import to_rgb
 from .presets import PRESET_DIR, list_presets, load_preset, preset_path, read_preset
+from .spacing import spacingd_or_identity
 
-__all__ = ["PRESET_DIR", "list_presets", "load_preset", "preset_path", "read_preset", "to_rgb"]
+__all__ = [
+    "CLAHE",
+    "CLAHEd",
+    "PRESET_DIR",
+    "list_presets",
+    "load_preset",
+    "preset_path",
+    "read_preset",
+    "spacingd_or_identity",
+    "to_grayscale",
+    "to_rgb",
+]
