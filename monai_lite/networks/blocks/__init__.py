@@ -14,7 +14,12 @@ from monai_lite.networks.blocks.attention import (
 )
 from monai_lite.networks.blocks.conv import DepthwiseSeparableConv, MBConv
 from monai_lite.networks.blocks.decoder import UpFuse
+from monai_lite.networks.blocks.dual_branch import DualBranchFusion
+from monai_lite.networks.blocks.dynamic import DynamicConv, dynamic_convolution
+from monai_lite.networks.blocks.fusion import GatedMultiScaleFusion
 from monai_lite.networks.blocks.multiscale import ASPP
+from monai_lite.networks.blocks.pad_crop import PAD_MODES, crop_to_size, pad_to_multiple
+from monai_lite.networks.blocks.residual import ResidualDualAttentionBlock
 from monai_lite.networks.blocks.transformer import (
     LocalGlobalFusion,
     MultiHeadSelfAttention,
@@ -30,14 +35,22 @@ __all__ = [
     "BoundaryAwareAttention",
     "ChannelAttention",
     "DepthwiseSeparableConv",
+    "DualBranchFusion",
+    "DynamicConv",
+    "GatedMultiScaleFusion",
     "LocalGlobalFusion",
     "MBConv",
     "MultiHeadSelfAttention",
+    "PAD_MODES",
+    "ResidualDualAttentionBlock",
     "SpatialAttention",
     "TransformerBottleneck",
     "TransformerLayer",
     "UpFuse",
     "boundary_kernels",
+    "dynamic_convolution",
+    "crop_to_size",
+    "pad_to_multiple",
     "register_activations",
     "sincos_position_encoding",
 ]

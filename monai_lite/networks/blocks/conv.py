@@ -8,6 +8,7 @@ import torch.nn as nn
 from monai.networks.blocks import Convolution
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
+from monai_lite.networks.blocks.dynamic import dynamic_convolution
 
 __all__ = ["DepthwiseSeparableConv", "MBConv"]
 
@@ -120,10 +121,13 @@ class MBConv(nn.Module):
             ``False`` adds the activation after the projection too. Defaults to True.
         act: activation, name or ``(name, kwargs)``. Defaults to ``"silu"``.
         norm: normalisation, name or ``(name, kwargs)``. Defaults to ``"batch"``.
+        dynamic_kernels: 0 keeps the depthwise convolution static; ``K >= 1`` makes it a dynamic depthwise
+            convolution mixing ``K`` kernels per sample (:class:`~monai_lite.networks.blocks.DynamicConv`,
+            DY-MobileNetV2 style). Defaults to 0.
 
     Raises:
         ValueError: when ``spatial_dims`` is not 1, 2 or 3, a channel count is not positive, ``kernel_size``
-            is even, ``strides`` < 1 or ``expansion`` < 1.
+            is even, ``strides`` < 1, ``expansion`` < 1 or ``dynamic_kernels`` < 0.
 
     Examples::
 
@@ -144,6 +148,7 @@ class MBConv(nn.Module):
         linear_bottleneck: bool = True,
         act: tuple | str | None = "silu",
         norm: tuple | str | None = "batch",
+        dynamic_kernels: int = 0,
     ) -> None:
         super().__init__()
         _check_common(spatial_dims, in_channels, out_channels, kernel_size)
@@ -151,23 +156,26 @@ class MBConv(nn.Module):
             raise ValueError(f"strides must be >= 1, got strides={strides}.")
         if expansion < 1:
             raise ValueError(f"expansion must be >= 1, got expansion={expansion}.")
+        if dynamic_kernels < 0:
+            raise ValueError(f"dynamic_kernels must be >= 0 (0 = static), got dynamic_kernels={dynamic_kernels}.")
         hidden = in_channels * expansion
         bias = norm is None
         self.use_residual = strides == 1 and in_channels == out_channels
         layers: list[nn.Module] = []
         if expansion != 1:
             layers.append(Convolution(spatial_dims, in_channels, hidden, kernel_size=1, act=act, norm=norm, bias=bias))
+        # static: MONAI Convolution, exactly as before; dynamic: DynamicConv + the same norm/act
         layers.append(
-            Convolution(
+            dynamic_convolution(
                 spatial_dims,
                 hidden,
                 hidden,
-                strides=strides,
                 kernel_size=kernel_size,
+                strides=strides,
                 groups=hidden,
+                num_kernels=dynamic_kernels,
                 act=act,
                 norm=norm,
-                bias=bias,
             )
         )
         layers.append(

@@ -1,0 +1,366 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""LACNet: lightweight attention CNN — depthwise-separable and group-conv residual blocks with channel +
+spatial attention, a self-attention bottleneck between encoder and decoder, and a U-Net decoder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import List
+
+import torch
+import torch.nn as nn
+from monai.networks.blocks import Convolution, UpSample
+from monai.networks.layers.factories import Conv, Pool
+from monai.networks.layers.utils import get_act_layer
+
+from monai_lite.networks.blocks import (
+    CBAM,
+    PAD_MODES,
+    DepthwiseSeparableConv,
+    TransformerBottleneck,
+    crop_to_size,
+    pad_to_multiple,
+)
+from monai_lite.networks.registry import register_network
+
+__all__ = ["LACNet"]
+
+
+class _ResidualBlock(nn.Module):
+    """``act(CBAM(conv2(conv1(x))) + shortcut(x))``, then optional dropout.
+
+    Lightweight: ``conv1`` is a depthwise-separable 3^d conv (norm + act after both parts) and ``conv2`` a
+    3^d group convolution + norm. Standard: both are dense 3^d convolutions. The shortcut is the identity, or a
+    1x1 conv + norm when the width changes. CBAM (channel then spatial attention) re-weights the residual
+    branch only, as in CBAM's ResNet integration, so the identity path is left untouched.
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        groups: int,
+        lightweight_conv: bool,
+        use_attention: bool,
+        reduction: int,
+        act: tuple | str,
+        norm: tuple | str,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        if lightweight_conv:
+            self.conv1: nn.Module = DepthwiseSeparableConv(spatial_dims, in_channels, out_channels, act=act, norm=norm)
+            self.conv2 = Convolution(
+                spatial_dims, out_channels, out_channels, kernel_size=3, groups=groups, act=None, norm=norm, bias=False
+            )
+        else:
+            self.conv1 = Convolution(spatial_dims, in_channels, out_channels, kernel_size=3, act=act, norm=norm)
+            self.conv2 = Convolution(spatial_dims, out_channels, out_channels, kernel_size=3, act=None, norm=norm)
+        self.attention: nn.Module = (
+            CBAM(spatial_dims, out_channels, r=reduction, kernel_size=7) if use_attention else nn.Identity()
+        )
+        self.shortcut: nn.Module = (
+            nn.Identity()
+            if in_channels == out_channels
+            else Convolution(spatial_dims, in_channels, out_channels, kernel_size=1, act=None, norm=norm, bias=False)
+        )
+        self.act = get_act_layer(act)
+        self.dropout: nn.Module = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = self.attention(self.conv2(self.conv1(x)))
+        return self.dropout(self.act(r + self.shortcut(x)))
+
+
+class _SelfAttentionBridge(nn.Module):
+    """``x + dropout(norm(conv1x1(Transformer(x))))``: global self-attention over every bottleneck position."""
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        channels: int,
+        hidden_size: int,
+        num_layers: int,
+        num_heads: int,
+        mlp_ratio: float,
+        norm: tuple | str,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.transformer = TransformerBottleneck(
+            spatial_dims,
+            channels,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            pos_embed="sincos",
+        )
+        self.project = Convolution(
+            spatial_dims,
+            hidden_size,
+            channels,
+            kernel_size=1,
+            act=None,
+            norm=norm,
+            dropout=dropout if dropout > 0 else None,
+            bias=False,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.project(self.transformer(x))
+
+
+class _DecoderStage(nn.Module):
+    """1x1 conv at the coarse resolution, linear x2 up-sampling, concatenate the skip, residual block."""
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        block: _ResidualBlock,
+        act: tuple | str,
+        norm: tuple | str,
+    ) -> None:
+        super().__init__()
+        self.up = UpSample(
+            spatial_dims,
+            in_channels,
+            out_channels,
+            scale_factor=2,
+            mode="nontrainable",
+            pre_conv=Convolution(spatial_dims, in_channels, out_channels, kernel_size=1, act=act, norm=norm),
+            interp_mode="linear",
+            align_corners=False,
+        )
+        self.block = block
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.block(torch.cat([self.up(x), skip], dim=1))
+
+
+@register_network("lacnet")
+class LACNet(nn.Module):
+    """LACNet, the lightweight attention convolutional neural network for 2D and 3D segmentation.
+
+    Yuan, "Research on Medical Image Segmentation Algorithm Based on a Lightweight Attention Convolutional
+    Neural Network", GBS Press journal JMLS, https://doi.org/10.71222/0z430t65
+    ("LACNet" is our name for it). Layout, ``s`` = stride w.r.t. the input::
+
+        encoder: residual block at s1, then (max-pool 2, residual block) x 3     (widths channels[:-1])
+        bottleneck: max-pool 2, residual block (channels[-1]) + dropout, then
+                    self-attention "between the encoder and the decoder":
+                    x + dropout(norm(conv1x1(Transformer(x))))                   (s16, Sec. 3.1, Fig. 3b)
+        decoder: 4 x [1x1 conv, linear x2 up-sampling, concatenate the encoder skip, residual block]
+        head: 1x1 conv -> raw logits at the input size
+
+        residual block = act(CBAM(conv2(conv1(x))) + shortcut(x))
+            lightweight: conv1 depthwise-separable 3^d (BN + act after each part), conv2 3^d group conv + BN
+            standard   : conv1, conv2 dense 3^d convolutions
+
+    What the paper fixes, and how: depthwise-separable and group convolutions in both encoder and decoder
+    (Sec. 3.2); BN + ReLU/LeakyReLU (``act``, ReLU by default); channel and spatial attention re-weighting
+    the features after the convolutions (Sec. 2.2; CBAM: GAP/max-pool + shared MLP for channels, a 7^d conv
+    for positions); self-attention between encoder and decoder (Sec. 3.1); skip connections and residual
+    structures (Sec. 3.2); pooling in the encoder and up-sampling + fusion in the decoder (Sec. 2.2);
+    dropout 0.3 and Xavier initialisation (Table 3); ~2.95 M trainable parameters (Sec. 2.2). Choices where
+    it is silent:
+
+    - Residual blocks with CBAM on the residual branch (CBAM's ResNet placement); the group convolution
+      follows the separable one, whose pointwise part mixes all channels first.
+    - The self-attention is one pre-norm transformer layer
+      (:class:`~monai_lite.networks.blocks.TransformerBottleneck`: tokens projected to ``attention_dim``,
+      fixed sinusoidal positions so any size works) whose output is projected back by a 1x1 conv + BN and
+      added to the bottleneck features. Multi-head attention runs as one batched
+      ``scaled_dot_product_attention`` over all bottleneck positions (no loop over tokens).
+    - Dropout (``dropout``, 0.3) is applied at the bottleneck only: after its residual block and on the
+      self-attention branch. The encoder feeds the skips and the decoder is full-resolution, where 0.3 would
+      mostly add noise.
+    - Xavier (Glorot) uniform initialisation for every convolution and linear weight, zero biases, BN at
+      (1, 0). For depthwise kernels PyTorch's fans (``9``, ``9 C``) sum to Keras's (``9 C``, ``9``), so the
+      scale equals Keras' ``glorot_uniform``, the TensorFlow default the paper likely used.
+    - Widths ``(32, 64, 128, 256, 512)``, group count 4 and a ViT-style MLP ratio of 4 in the self-attention
+      put the net at the paper's 2.95 M (2D, 3 -> 1). The paper's
+      4,608 non-trainable parameters (Keras BN moving mean/variance, i.e. 2,304 BN channels) and "35 MB"
+      file (2.95 M float32 weights plus two Adam moments) are consistent with a Keras model; we do not try
+      to reproduce its BN count.
+
+    Ablations (Sec. 4.3, Fig. 5): ``use_attention=False`` removes every attention module (CBAM and the
+    self-attention); ``lightweight_conv=False`` replaces every separable/group convolution by a dense one
+    (the paper reports "significantly increased" parameters); both together give the plain residual U-Net.
+
+    Input sizes: the total stride is ``2 ** (len(channels) - 1)`` (16 by default). Any spatial size is
+    accepted: the input is padded on the high side of each axis up to the next multiple of 16
+    (``padding_mode``) and the logits are cropped back
+    (:func:`~monai_lite.networks.blocks.pad_to_multiple`).
+
+    Args:
+        spatial_dims: number of spatial dimensions, 2 or 3. Defaults to 2.
+        in_channels: number of input channels. Defaults to 3.
+        out_channels: number of output channels; 1 for a binary task (apply a sigmoid), >= 2 for
+            ``out_channels`` mutually exclusive classes (apply a softmax over dim 1; the paper's weighted
+            cross-entropy). Defaults to 1.
+        channels: widths of the encoder levels, the last one being the bottleneck; one decoder stage per
+            pooling. Defaults to (32, 64, 128, 256, 512).
+        groups: groups of the 3^d group convolutions (must divide every width). Defaults to 4.
+        reduction: reduction ratio of the CBAM channel-attention MLP. Defaults to 16.
+        attention_dim: token width of the bottleneck self-attention. Defaults to 256.
+        attention_heads: attention heads; must divide ``attention_dim``. Defaults to 8.
+        attention_layers: transformer layers of the bottleneck self-attention. Defaults to 1.
+        attention_mlp_ratio: transformer MLP width as a multiple of ``attention_dim``. Defaults to 4.0 (ViT).
+        padding_mode: how inputs are padded to a multiple of the total stride, ``"replicate"`` or ``"zeros"``.
+            Defaults to ``"replicate"``.
+        use_attention: build the channel + spatial attention (CBAM) of every block and the self-attention
+            bottleneck. Defaults to True.
+        lightweight_conv: depthwise-separable and group convolutions (True) or dense ones (False).
+            Defaults to True.
+        act: activation, name or ``(name, kwargs)``, e.g. ``("leakyrelu", {"negative_slope": 0.1})``.
+            Defaults to ``"relu"``.
+        norm: normalisation, name or ``(name, kwargs)``. Defaults to ``"batch"``.
+        dropout: dropout probability at the bottleneck. Defaults to 0.3.
+
+    Raises:
+        ValueError: when ``spatial_dims`` is not 2 or 3, a channel count is not positive, ``channels`` has
+            fewer than 2 levels, ``groups`` does not divide every width (lightweight convs only),
+            ``reduction`` < 1, ``attention_dim`` is not a multiple of ``attention_heads``, ``attention_layers``
+            < 1, ``padding_mode`` is unknown or ``dropout`` is not in [0, 1).
+
+    Examples::
+
+        >>> net = LACNet(spatial_dims=2, in_channels=3, out_channels=1)         # ~2.95 M params
+        >>> net(torch.randn(2, 3, 320, 320)).shape
+        torch.Size([2, 1, 320, 320])
+        >>> net3d = LACNet(spatial_dims=3, in_channels=1, out_channels=3)
+        >>> net3d(torch.randn(1, 1, 35, 51, 37)).shape                          # padded internally, cropped back
+        torch.Size([1, 3, 35, 51, 37])
+        >>> ablation = LACNet(use_attention=False, lightweight_conv=False)
+
+    See Also:
+        :class:`~monai_lite.networks.blocks.CBAM`, :class:`~monai_lite.networks.blocks.DepthwiseSeparableConv`,
+        :class:`~monai_lite.networks.blocks.TransformerBottleneck`, :class:`monai.networks.nets.BasicUNet`.
+    """
+
+    __constants__ = ["spatial_dims", "divisor", "pad_mode"]
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        channels: Sequence[int] = (32, 64, 128, 256, 512),
+        groups: int = 4,
+        reduction: int = 16,
+        attention_dim: int = 256,
+        attention_heads: int = 8,
+        attention_layers: int = 1,
+        attention_mlp_ratio: float = 4.0,
+        padding_mode: str = "replicate",
+        use_attention: bool = True,
+        lightweight_conv: bool = True,
+        act: tuple | str = "relu",
+        norm: tuple | str = "batch",
+        dropout: float = 0.3,
+    ) -> None:
+        super().__init__()
+        channels = tuple(int(c) for c in channels)
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got spatial_dims={spatial_dims}.")
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(
+                f"in_channels and out_channels must be >= 1, got in_channels={in_channels} out_channels={out_channels}."
+            )
+        if len(channels) < 2 or min(channels) < 1:
+            raise ValueError(f"channels needs at least 2 positive widths, got channels={channels}.")
+        if groups < 1 or (lightweight_conv and any(c % groups for c in channels)):
+            raise ValueError(f"groups must be >= 1 and divide every width, got groups={groups} channels={channels}.")
+        if reduction < 1:
+            raise ValueError(f"reduction must be >= 1, got reduction={reduction}.")
+        if use_attention:
+            if attention_dim < 1 or attention_heads < 1 or attention_dim % attention_heads:
+                raise ValueError(
+                    f"attention_dim must be a positive multiple of attention_heads, got attention_dim={attention_dim} "
+                    f"attention_heads={attention_heads}."
+                )
+            if attention_layers < 1 or attention_mlp_ratio <= 0:
+                raise ValueError(
+                    f"attention_layers and attention_mlp_ratio must be positive, got attention_layers="
+                    f"{attention_layers} attention_mlp_ratio={attention_mlp_ratio}."
+                )
+        if padding_mode not in PAD_MODES:
+            raise ValueError(f"padding_mode must be one of {tuple(PAD_MODES)}, got padding_mode={padding_mode!r}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
+        self.spatial_dims = spatial_dims
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.channels = channels
+        self.divisor = 2 ** (len(channels) - 1)
+        self.pad_mode = PAD_MODES[padding_mode]
+        self.use_attention = use_attention
+        self.lightweight_conv = lightweight_conv
+
+        def block(c_in: int, c_out: int, p: float = 0.0) -> _ResidualBlock:
+            return _ResidualBlock(
+                spatial_dims, c_in, c_out, groups, lightweight_conv, use_attention, reduction, act, norm, p
+            )
+
+        self.pool = Pool[Pool.MAX, spatial_dims](kernel_size=2, stride=2)
+        self.encoder = nn.ModuleList()
+        prev = in_channels
+        for width in channels[:-1]:
+            self.encoder.append(block(prev, width))
+            prev = width
+        self.bottleneck = block(prev, channels[-1], dropout)
+        self.self_attention: nn.Module = (
+            _SelfAttentionBridge(
+                spatial_dims,
+                channels[-1],
+                attention_dim,
+                attention_layers,
+                attention_heads,
+                attention_mlp_ratio,
+                norm,
+                dropout,
+            )
+            if use_attention
+            else nn.Identity()
+        )
+        self.decoder = nn.ModuleList()
+        prev = channels[-1]
+        for width in reversed(channels[:-1]):
+            self.decoder.append(_DecoderStage(spatial_dims, prev, width, block(2 * width, width), act, norm))
+            prev = width
+        self.head = Conv[Conv.CONV, spatial_dims](prev, out_channels, kernel_size=1)
+        self._init_xavier()
+
+    def _init_xavier(self) -> None:
+        """Xavier-uniform weights and zero biases for every convolution and linear layer (paper, Table 3)."""
+        for m in self.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).
+
+        Returns raw logits ``(B, out_channels, *spatial)``: apply a sigmoid when ``out_channels == 1``, a
+        softmax over dim 1 otherwise. Sizes that are not multiples of the total stride (16) are padded
+        internally and cropped back.
+        """
+        x, size = pad_to_multiple(x, self.divisor, self.pad_mode)
+        skips: List[torch.Tensor] = []
+        h = x
+        for i, stage in enumerate(self.encoder):
+            if i > 0:
+                h = self.pool(h)
+            h = stage(h)
+            skips.append(h)
+        h = self.self_attention(self.bottleneck(self.pool(h)))
+        idx = len(skips) - 1
+        for stage in self.decoder:
+            h = stage(h, skips[idx])
+            idx -= 1
+        return crop_to_size(self.head(h), size)
