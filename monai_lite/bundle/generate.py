@@ -26,7 +26,7 @@ from typing import Any
 
 from monai_lite.bundle.runner import BUNDLES_DIR
 
-__all__ = ["PLACEHOLDER", "TEMPLATE_DIR", "render_bundle", "write_bundles", "main"]
+__all__ = ["PLACEHOLDER", "TEMPLATE_DIR", "bundle_specs", "render_bundle", "write_bundles", "main"]
 
 TEMPLATE_DIR = BUNDLES_DIR / "_template"
 PLACEHOLDER = "<set by the bundle spec>"
@@ -103,7 +103,7 @@ def _merged(name: str, specs: dict, chain: tuple[str, ...] = ()) -> dict:
     return {section: {**base.get(section, {}), **spec.get(section, {})} for section in sections}
 
 
-def _specs() -> dict[str, dict]:
+def bundle_specs() -> dict[str, dict]:
     """Every concrete bundle spec, merged with what it extends; names starting with ``_`` are only bases."""
     specs = json.loads((TEMPLATE_DIR / "bundles.json").read_text())
     return {name: _merged(name, specs) for name in specs if not name.startswith("_")}
@@ -116,7 +116,7 @@ def write_bundles(check: bool = False) -> list[str]:
         The paths that differed from the generated content (with ``check``) or were written.
     """
     changed = []
-    for name, spec in _specs().items():
+    for name, spec in bundle_specs().items():
         root = BUNDLES_DIR / name
         for relative, text in render_bundle(name, spec).items():
             path = root / relative

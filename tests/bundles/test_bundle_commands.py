@@ -128,6 +128,8 @@ def test_3d_bundle_trains_and_writes_niftis_on_the_input_grid(tmp_path: Path) ->
     _ok(_bundle("run", "training", "--config_file", str(root / "train.json"), "--epochs", "1", "--num_workers", "0",
                 cwd=tmp_path))
     assert (root / "models" / "model.pt").is_file()
+    assert (root / "models" / "model_raw.pt").is_file(), "MedLiteNet's recipe validates EMA weights, raw ones beside"
+    assert torch.load(root / "models" / "last.pt", weights_only=True)["ema"]["steps"] > 0
     volumes = tmp_path / "volumes"
     volumes.mkdir()
     # An LPS, anisotropic, oblique-free volume of odd size: the output must come back on exactly this grid.

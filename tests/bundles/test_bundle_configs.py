@@ -77,10 +77,14 @@ def test_required_properties(bundle: str, config: str, workflow_type: str, run_a
 
 @pytest.mark.parametrize("bundle", BUNDLES)
 def test_train_handlers_are_literal_lists(bundle: str) -> None:
-    # MONAI Label inserts a CheckpointLoader dict into the raw train#handlers list.
+    # MONAI Label inserts a CheckpointLoader dict into the raw train#handlers list (at index 0, after filtering the
+    # entries with `t.get("_target_")`), and ConfigWorkflow.check_properties reads `h["_target_"]` of each entry:
+    # every entry must be a handler definition, not a bare "@id" reference.
     raw = _config(bundle, "train.json")
-    assert isinstance(raw["train"]["handlers"], list)
-    assert isinstance(raw["validate"]["handlers"], list)
+    for section in ("train", "validate"):
+        handlers = raw[section]["handlers"]
+        assert isinstance(handlers, list)
+        assert all(isinstance(h, dict) and "_target_" in h for h in handlers), f"{section}#handlers: {handlers}"
 
 
 @pytest.mark.parametrize("bundle", BUNDLES)
@@ -107,10 +111,13 @@ def test_multi_gpu_overrides_point_at_the_intended_handlers(bundle: str) -> None
                 continue
             section, _, index, _ = key.split("#")
             handlers = evaluate_handlers if name == "multi_gpu_evaluate.json" else train[section]["handlers"]
-            target = handlers[int(index)]["_target_"]
+            handler = handlers[int(index)]
+            assert isinstance(handler, dict), f"{name}: {key} points at {handler!r}, not a handler definition"
+            target = handler["_target_"]
             # Only logging and saving handlers may be switched off on ranks > 0.
             assert target.rsplit(".", 1)[-1] in {"StatsHandler", "ProgressBar", "CheckpointSaver", "MetricsSaver",
-                                                  "TensorBoardStatsHandler"}, f"{name}: {key} disables {target}"
+                                                  "TensorBoardStatsHandler", "EpochSummary",
+                                                  "BestCheckpoint"}, f"{name}: {key} disables {target}"
     # The multi-GPU files parse on top of train.json.
     parser = ConfigParser()
     parser.read_config([str(BUNDLES_DIR / bundle / "configs" / n) for n in ("train.json", "multi_gpu_train.json")])

@@ -22,14 +22,22 @@ def test_every_spec_is_a_shipped_bundle() -> None:
 
 
 def test_unset_placeholder_is_refused() -> None:
-    spec = json.loads((generate.TEMPLATE_DIR / "bundles.json").read_text())["medlitenet"]
-    del spec["train"]["loss"]
-    with pytest.raises(ValueError, match=r"configs/train.json leaves template ids unset: \['loss'\]"):
+    spec = generate.bundle_specs()["medlitenet"]
+    del spec["shared"]["in_channels"]
+    with pytest.raises(ValueError, match=r"configs/\w+.json leaves template ids unset: \['in_channels'\]"):
         generate.render_bundle("medlitenet", spec)
 
 
+def test_child_spec_overrides_its_base() -> None:
+    specs = generate.bundle_specs()
+    assert specs["medlitenet_hippocampus"]["shared"]["in_channels"] == 1  # from _hippocampus_3d
+    assert specs["medlitenet"]["shared"]["in_channels"] == 3  # from _lesion_2d
+    assert specs["lacnet"]["train"]["optimizer#_target_"] == "torch.optim.Adam"  # the paper's Adam + L2
+    assert "extends" not in specs["lacnet"]
+
+
 def test_unknown_id_is_refused() -> None:
-    spec = json.loads((generate.TEMPLATE_DIR / "bundles.json").read_text())["medlitenet"]
+    spec = generate.bundle_specs()["medlitenet"]
     spec["train"]["validate#no_such_section#x"] = 1
     with pytest.raises(KeyError, match="does not exist in the template"):
         generate.render_bundle("medlitenet", spec)

@@ -1,0 +1,67 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""The papers' training recipe as pieces that a bundle switches on from its config, on MONAI's engines and ignite.
+
+Each piece is an ignite-style handler (``attach(engine)``) or a plain component, listed in a bundle's ``train.json``
+and switched by one config id:
+
+=============================  ==============================================  ==========================
+piece                          built on                                        config id (off value)
+=============================  ==============================================  ==========================
+:class:`WeightedDiceCELoss`    MONAI ``DiceLoss`` + torch (weighted) CE / BCE  ``lambda_ce``, ``lambda_dice``,
+                                                                               ``class_weights`` (null)
+:func:`cosine_with_warmup`     MONAI ``WarmupCosineSchedule``                  ``warmup_epochs`` (0)
+:class:`StepLrScheduleHandler` MONAI ``LrScheduleHandler``, per optimiser step
+:class:`GradientClipping`      torch ``clip_grad_norm_`` on MONAI's            ``grad_clip_norm`` (0)
+                               ``BACKWARD_COMPLETED`` event
+AMP                            MONAI trainer's ``amp`` flag (CUDA only)        ``amp`` (false)
+:class:`ModelEMA`              ignite ``EMAHandler``                           ``ema_decay`` (0)
+gradient accumulation          MONAI trainer's ``accumulation_steps``;         ``accumulation_steps`` (1)
+                               :func:`optimizer_steps_now` for the handlers
+:class:`ProgressiveResize`     torch ``interpolate`` in ``prepare_batch``      ``progressive_sizes`` ([])
+:class:`BestCheckpoint`        MONAI evaluator's best-metric tracking +        (always on)
+                               :func:`atomic_save`
+:class:`TrainingCheckpoint`    ignite ``Checkpoint`` + ``AtomicDiskSaver``     ``resume`` (false),
+                                                                               ``init_weights`` ("")
+:class:`RNGState`              Python/NumPy/torch generators + MONAI           (part of ``last.pt``)
+                               transforms' own generators
+:class:`ProgressBar`           ignite ``ProgressBar``                          (always on)
+:class:`EpochSummary`          one log line per epoch                          (always on)
+:class:`SharedHandler`         lists a handler defined under its own id
+=============================  ==============================================  ==========================
+"""
+
+from __future__ import annotations
+
+from monai_lite.engine.atomic import AtomicDiskSaver, atomic_save
+from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
+from monai_lite.engine.clipping import GradientClipping
+from monai_lite.engine.ema import ModelEMA
+from monai_lite.engine.losses import WeightedDiceCELoss
+from monai_lite.engine.progress import ProgressBar
+from monai_lite.engine.progressive import ProgressiveResize
+from monai_lite.engine.rng import RNGState, random_transform_states
+from monai_lite.engine.schedules import StepLrScheduleHandler, cosine_with_warmup
+from monai_lite.engine.shared import SharedHandler
+from monai_lite.engine.steps import optimizer_steps_now, optimizer_steps_per_epoch
+from monai_lite.engine.summary import EpochSummary
+
+__all__ = [
+    "AtomicDiskSaver",
+    "BestCheckpoint",
+    "EpochSummary",
+    "EvaluatorBest",
+    "GradientClipping",
+    "ModelEMA",
+    "ProgressBar",
+    "ProgressiveResize",
+    "RNGState",
+    "SharedHandler",
+    "StepLrScheduleHandler",
+    "TrainingCheckpoint",
+    "WeightedDiceCELoss",
+    "atomic_save",
+    "cosine_with_warmup",
+    "optimizer_steps_now",
+    "optimizer_steps_per_epoch",
+    "random_transform_states",
+]

@@ -1,0 +1,126 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""Checkpoint files that are never half-written: write a temporary file beside the target, then rename it.
+
+A process killed while ``torch.save`` writes (``kill -9``, out of memory, a lost node) leaves a truncated file that
+later fails to load, and a resume must never meet one. MONAI's ``CheckpointSaver`` writes in place
+(``DiskSaver(atomic=False)``) and, for a fixed file name such as ``model.pt``, deletes the previous file *before*
+writing the new one, so a kill in between leaves no checkpoint at all. :func:`atomic_save` writes to a temporary
+file in the same folder, flushes it to disk, and ``os.replace``-s it onto the target: on POSIX and Windows the
+target is at every moment either the complete old file or the complete new one. :class:`AtomicDiskSaver` is the same
+as an ignite save handler, for ``ignite.handlers.Checkpoint``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ignite.distributed as idist
+import torch
+from ignite.handlers.checkpoint import BaseSaveHandler
+
+__all__ = ["atomic_save", "AtomicDiskSaver"]
+
+
+def _new_file_mode(path: Path) -> int:
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows, where folders cannot be opened; the rename is durable enough there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save(obj, path)`` so that ``path`` is never seen half-written.
+
+    Writes ``.<name>.<random>.tmp`` in the target's folder, fsyncs it, gives it the permissions a new file would
+    get (or the old file's), renames it onto ``path``, and fsyncs the folder. Temporary files that a killed earlier
+    save left behind for the same target are removed after a successful save.
+
+    Args:
+        obj: what to save (typically a dict of state dicts).
+        path: the target file; its folder is created if needed.
+
+    Returns:
+        The target path.
+
+    Raises:
+        Whatever ``torch.save`` raises; the target is then left untouched and the temporary file removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _new_file_mode(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            torch.save(obj, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    return path
+
+
+class AtomicDiskSaver(BaseSaveHandler):
+    """An ignite save handler writing with :func:`atomic_save`, on rank 0 only.
+
+    With a fixed ``filename`` every checkpoint goes to that one file, and ``remove`` is a no-op: ignite's
+    ``Checkpoint`` asks to delete the previous file before saving the next, which for a fixed name would open a
+    window with no checkpoint; the atomic rename replaces it instead.
+
+    Args:
+        dirname: folder of the checkpoints (created if needed).
+        filename: fixed file name, e.g. ``"last.pt"``; ``None`` uses the names ignite's ``Checkpoint`` makes up.
+            Defaults to None.
+
+    Examples::
+
+        Checkpoint({"model": net, "optimizer": opt}, AtomicDiskSaver("models", "last.pt"), n_saved=1)
+    """
+
+    def __init__(self, dirname: str | os.PathLike, filename: str | None = None) -> None:
+        self.dirname = Path(dirname)
+        self.filename = filename
+
+    def __call__(self, checkpoint: Mapping, filename: str, metadata: Mapping | None = None) -> None:
+        """Save ``checkpoint`` as ``filename`` (or the fixed name) in ``dirname``, on rank 0 only.
+
+        Args:
+            checkpoint: the dict of state dicts ignite's ``Checkpoint`` assembled.
+            filename: the name ignite chose.
+            metadata: unused.
+        """
+        if idist.get_rank() == 0:
+            atomic_save(checkpoint, self.dirname / (self.filename or filename))
+
+    def remove(self, filename: str) -> None:
+        """Delete an old checkpoint, except with a fixed name (the next save replaces it atomically).
+
+        Args:
+            filename: the name ignite chose for the old checkpoint.
+        """
+        if self.filename is None and idist.get_rank() == 0:
+            (self.dirname / filename).unlink(missing_ok=True)
