@@ -83,27 +83,61 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--allow-full", action="store_true", help="[OPTIONAL] accept masks that are all foreground")
     prepare.set_defaults(func=_cmd_prepare)
 
-    for verb, workflow, text in (
-        ("train", "train", "train a bundle (embedded synthetic data unless --dataset-dir/--datalist are given)"),
-        ("evaluate", "evaluate", "evaluate a trained bundle on its validation fold"),
-        ("infer", "infer", "segment every image of a folder with a trained bundle"),
-    ):
-        sub = verbs.add_parser(verb, help=text)
-        sub.add_argument("--bundle", default="medlitenet", help="[OPTIONAL] bundle name or folder. Default: medlitenet")
-        sub.add_argument("--device", default=None, help="[OPTIONAL] torch device, e.g. cpu or cuda:0. Default: cuda if available")
-        sub.add_argument("--set", action="append", metavar="ID=VALUE", help="[OPTIONAL] override any config id, repeatable")
-        if workflow == "infer":
-            sub.add_argument("-i", "--input", dest="dataset_dir", required=True, help="[REQUIRED] folder of images")
-            sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] output folder. Default: BUNDLE/eval/predictions")
-            sub.add_argument("--ckpt-path", dest="ckpt_path", default=None, help="[OPTIONAL] weights. Default: BUNDLE/models/model.pt")
-        else:
-            sub.add_argument("--dataset-dir", dest="dataset_dir", default=None, help="[OPTIONAL] dataset folder the datalist's paths start from")
-            sub.add_argument("--datalist", default=None, help="[OPTIONAL] datalist JSON (see `monai-lite prepare`)")
-            sub.add_argument("--fold", type=int, default=None, help="[OPTIONAL] validation fold. Default: 0")
-            if workflow == "train":
-                sub.add_argument("--epochs", type=int, default=None, help="[OPTIONAL] number of epochs. Default: the bundle's")
-        sub.set_defaults(func=_cmd_run(workflow))
+    _add_train(verbs)
+    _add_evaluate(verbs)
+    _add_infer(verbs)
+    _add_benchmark(verbs)
     return parser
+
+
+def _add_bundle_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--bundle", default="medlitenet", help="[OPTIONAL] bundle name or folder. Default: medlitenet")
+    sub.add_argument("--device", default=None, help="[OPTIONAL] torch device, e.g. cpu or cuda:0. Default: cuda if available")
+    sub.add_argument("--set", action="append", metavar="ID=VALUE", help="[OPTIONAL] override any config id, repeatable")
+
+
+def _add_data_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--dataset-dir", dest="dataset_dir", default=None, help="[OPTIONAL] dataset folder the datalist's paths start from")
+    sub.add_argument("--datalist", default=None, help="[OPTIONAL] datalist JSON (see `monai-lite prepare`)")
+    sub.add_argument("--fold", type=int, default=None, help="[OPTIONAL] validation fold. Default: 0")
+
+
+# --- train -------------------------------------------------------------------------------------------------------
+def _add_train(verbs) -> None:
+    sub = verbs.add_parser("train", help="train a bundle (embedded synthetic data unless --dataset-dir/--datalist are given)")
+    _add_bundle_options(sub)
+    _add_data_options(sub)
+    sub.add_argument("--epochs", type=int, default=None, help="[OPTIONAL] number of epochs. Default: the bundle's")
+    sub.set_defaults(func=_cmd_run("train"))
+
+
+# --- evaluate ----------------------------------------------------------------------------------------------------
+def _add_evaluate(verbs) -> None:
+    sub = verbs.add_parser("evaluate", help="evaluate a trained bundle on its validation fold")
+    _add_bundle_options(sub)
+    _add_data_options(sub)
+    sub.set_defaults(func=_cmd_run("evaluate"))
+
+
+# --- infer -------------------------------------------------------------------------------------------------------
+def _add_infer(verbs) -> None:
+    sub = verbs.add_parser("infer", help="segment every image of a folder with a trained bundle")
+    _add_bundle_options(sub)
+    sub.add_argument("-i", "--input", dest="dataset_dir", required=True, help="[REQUIRED] folder of images")
+    sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] output folder. Default: BUNDLE/eval/predictions")
+    sub.add_argument("--ckpt-path", dest="ckpt_path", default=None, help="[OPTIONAL] weights. Default: BUNDLE/models/model.pt")
+    sub.set_defaults(func=_cmd_run("infer"))
+
+
+# --- benchmark ---------------------------------------------------------------------------------------------------
+def _add_benchmark(verbs) -> None:
+    """``monai-lite benchmark efficiency|accuracy``: each sub-verb's options live beside its code."""
+    from monai_lite.benchmark import accuracy, efficiency
+
+    sub = verbs.add_parser("benchmark", help="compare the networks with MONAI's: efficiency (size, MACs, latency) or accuracy")
+    kinds = sub.add_subparsers(dest="benchmark", required=True, metavar="KIND")
+    efficiency.add_parser(kinds)
+    accuracy.add_parser(kinds)
 
 
 def _user_error(err: BaseException) -> BaseException | None:
