@@ -113,20 +113,120 @@ def _add_train(verbs) -> None:
 
 # --- evaluate ----------------------------------------------------------------------------------------------------
 def _add_evaluate(verbs) -> None:
-    sub = verbs.add_parser("evaluate", help="evaluate a trained bundle on its validation fold")
+    """``monai-lite evaluate``: score mask files (--pred), combine fold reports (--combine), or run a bundle's evaluation."""
+    sub = verbs.add_parser(
+        "evaluate",
+        help="score predicted masks against ground truth (--pred), combine fold reports (--combine), "
+        "or evaluate a trained bundle on its validation fold (--bundle)",
+    )
     _add_bundle_options(sub)
     _add_data_options(sub)
-    sub.set_defaults(func=_cmd_run("evaluate"))
+    sub.add_argument("--pred", default=None, help="[OPTIONAL] folder of predicted masks; switches to file evaluation")
+    sub.add_argument("--gt", default=None, help="[OPTIONAL] with --pred: folder of ground-truth masks or a datalist JSON (then --dataset-dir, and --fold; -1 scores every case)")
+    sub.add_argument("--combine", nargs="+", default=None, metavar="REPORT_DIR", help="[OPTIONAL] report folders of several folds to combine")
+    sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] report folder (required with --pred/--combine). Default for --bundle: BUNDLE/eval")
+    sub.add_argument("--labels", nargs="+", default=None, metavar="VALUE=NAME", help="[OPTIONAL] classes to score, e.g. 1=anterior 2=posterior. Default: the datalist's, else every value > 0 found")
+    sub.add_argument("--spacing", nargs="+", type=float, default=None, metavar="MM", help="[OPTIONAL] voxel size in mm per axis, overriding the files' (PNG/JPEG: 1)")
+    sub.add_argument("--allow-missing", action="store_true", help="[OPTIONAL] score a ground truth without prediction as an empty prediction")
+    sub.add_argument("--ignore-affine", action="store_true", help="[OPTIONAL] accept volumes of equal shape whose affines differ")
+    sub.add_argument("--no-plot", action="store_true", help="[OPTIONAL] skip the box plot")
+    sub.set_defaults(func=_cmd_evaluate, usage_error=sub.error)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.pred is None and args.combine is None:
+        file_only = [flag for flag, value in (("--gt", args.gt), ("--labels", args.labels), ("--spacing", args.spacing),
+                     ("--allow-missing", args.allow_missing), ("--ignore-affine", args.ignore_affine)) if value]
+        if file_only:
+            args.usage_error(f"{', '.join(file_only)} apply to file evaluation; add --pred PRED_DIR.")
+        return _cmd_run("evaluate")(args)
+    from monai_lite.evaluation import combine_reports, evaluate_folder
+    from monai_lite.evaluation.report import format_summary
+
+    if args.pred is not None and args.combine is not None:
+        args.usage_error("--pred and --combine are separate jobs; give one of them.")
+    if args.output_dir is None:
+        args.usage_error("-o/--output (the report folder) is required with --pred and --combine.")
+    if args.set:
+        args.usage_error("--set overrides bundle configs; it does not apply to --pred or --combine.")
+    if args.combine is not None:
+        summary = combine_reports(args.combine, args.output_dir, plot=not args.no_plot)
+    else:
+        if args.gt is not None and args.datalist is not None:
+            args.usage_error("give the ground truth once: --gt FOLDER|DATALIST or --datalist DATALIST.")
+        gt = args.gt if args.gt is not None else args.datalist
+        if gt is None:
+            args.usage_error("--pred needs --gt (a folder of masks or a datalist JSON).")
+        summary = evaluate_folder(
+            pred=args.pred,
+            gt=gt,
+            output_dir=args.output_dir,
+            dataset_dir=args.dataset_dir,
+            fold=0 if args.fold is None else args.fold,
+            labels=args.labels,
+            spacing=args.spacing,
+            allow_missing=args.allow_missing,
+            check_affine=not args.ignore_affine,
+            plot=not args.no_plot,
+        )
+    print(format_summary(summary))
+    print(f"wrote {args.output_dir}")
+    return 0
 
 
 # --- infer -------------------------------------------------------------------------------------------------------
 def _add_infer(verbs) -> None:
-    sub = verbs.add_parser("infer", help="segment every image of a folder with a trained bundle")
-    _add_bundle_options(sub)
-    sub.add_argument("-i", "--input", dest="dataset_dir", required=True, help="[REQUIRED] folder of images")
-    sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] output folder. Default: BUNDLE/eval/predictions")
-    sub.add_argument("--ckpt-path", dest="ckpt_path", default=None, help="[OPTIONAL] weights. Default: BUNDLE/models/model.pt")
-    sub.set_defaults(func=_cmd_run("infer"))
+    """``monai-lite infer``: segment pictures, volumes and DICOM series with one bundle or a Dice-weighted ensemble."""
+    sub = verbs.add_parser(
+        "infer",
+        help="segment images (PNG/JPEG, NIfTI, DICOM series folders, or folders of these) with a trained bundle or an ensemble",
+    )
+    sub.add_argument("inputs", nargs="*", metavar="INPUT", help="[REQUIRED] image files, DICOM series folders, or folders of these")
+    sub.add_argument("-i", "--input", dest="input_alias", action="append", default=None, metavar="INPUT", help="[OPTIONAL] same as a positional INPUT (kept for older scripts), repeatable")
+    sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] output folder, never inside an input folder. Default: BUNDLE/eval/predictions")
+    sub.add_argument("--bundle", action="append", default=None, help="[OPTIONAL] bundle name or folder; repeat for an ensemble. Default: medlitenet")
+    sub.add_argument("--ckpt-path", "--ckpt", dest="ckpt_path", nargs="+", action="extend", default=None, metavar="PATH", help="[OPTIONAL] weights; several make an ensemble (one bundle, or one per bundle). Default: BUNDLE/models/model.pt")
+    sub.add_argument("--dice", nargs="+", type=float, default=None, help="[OPTIONAL] validation Dice per ensemble member (weights dice_i/sum). Default: read from models/last.pt")
+    sub.add_argument("--tta", action="store_true", help="[OPTIONAL] 6-fold test-time augmentation (identity, flips, 90-degree rotations). Default: off")
+    sub.add_argument("--threshold", type=float, default=None, help="[OPTIONAL] probability threshold of binary bundles. Default: the bundle's (0.5)")
+    sub.add_argument("--overlap", type=float, default=0.25, help="[OPTIONAL] sliding-window overlap for 3D bundles. Default: 0.25")
+    sub.add_argument("--blend", choices=("gaussian", "constant"), default="gaussian", help="[OPTIONAL] sliding-window blending. Default: gaussian")
+    sub.add_argument("--sw-batch-size", dest="sw_batch_size", type=int, default=4, help="[OPTIONAL] windows or slices per network call. Default: 4")
+    sub.add_argument("--device", default="auto", help="[OPTIONAL] auto, cpu, cuda (cuda:N) or mps. Default: auto")
+    sub.add_argument("--series-uid", dest="series_uid", default=None, help="[OPTIONAL] SeriesInstanceUID to read from DICOM folders holding several series")
+    sub.add_argument("--dicom-seg", dest="dicom_seg", choices=("auto", "yes", "no"), default="auto", help="[OPTIONAL] DICOM SEG output for DICOM input (needs the dicom-seg extra). Default: auto")
+    sub.add_argument("--no-overlay", dest="overlay", action="store_false", help="[OPTIONAL] skip the RGB overlays of 2D pictures")
+    sub.add_argument("--set", action="append", metavar="ID=VALUE", help="[OPTIONAL] override any bundle config id, repeatable (e.g. --set preset=ct)")
+    sub.set_defaults(func=_cmd_infer, usage_error=sub.error)
+
+
+def _cmd_infer(args: argparse.Namespace) -> int:
+    from monai_lite.bundle.runner import parse_override
+    from monai_lite.inference import run_inference
+
+    inputs = list(args.inputs) + list(args.input_alias or [])
+    if not inputs:
+        args.usage_error("give at least one INPUT (an image file, a DICOM series folder, or a folder of these).")
+    record = run_inference(
+        inputs,
+        args.output_dir,
+        bundles=args.bundle or ["medlitenet"],
+        ckpt_path=args.ckpt_path,
+        dice=args.dice,
+        device=args.device,
+        tta=args.tta,
+        threshold=args.threshold,
+        overlap=args.overlap,
+        blend=args.blend,
+        sw_batch_size=args.sw_batch_size,
+        series_uid=args.series_uid,
+        dicom_seg=args.dicom_seg,
+        overlay=args.overlay,
+        overrides=dict(parse_override(item) for item in args.set or []),
+    )
+    written = sum(len(case["outputs"]) for case in record["cases"])
+    print(f"segmented {len(record['cases'])} case(s); wrote {written} file(s) and inference_log.json to {record['output_dir']}")
+    return 0
 
 
 # --- benchmark ---------------------------------------------------------------------------------------------------

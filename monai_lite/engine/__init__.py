@@ -27,12 +27,14 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 :class:`ProgressBar`           ignite ``ProgressBar``                          (always on)
 :class:`EpochSummary`          one log line per epoch                          (always on)
 :class:`SharedHandler`         lists a handler defined under its own id
+:class:`WallClockBudget`       ends training after a wall-clock budget         (benchmarks only)
 =============================  ==============================================  ==========================
 """
 
 from __future__ import annotations
 
 from monai_lite.engine.atomic import AtomicDiskSaver, atomic_save
+from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
 from monai_lite.engine.clipping import GradientClipping
 from monai_lite.engine.ema import ModelEMA
@@ -58,6 +60,7 @@ __all__ = [
     "SharedHandler",
     "StepLrScheduleHandler",
     "TrainingCheckpoint",
+    "WallClockBudget",
     "WeightedDiceCELoss",
     "atomic_save",
     "cosine_with_warmup",

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -103,9 +104,13 @@ def test_evaluate_writes_per_case_metrics(trained_copy: Path, tmp_path: Path) ->
     _ok(_bundle("run", "evaluating", "--config_file", f"['{configs}/train.json','{configs}/evaluate.json']",
                 "--meta_file", str(configs / "metadata.json"), "--image_size", "[64, 64]", "--num_workers", "0",
                 "--output_dir", str(tmp_path), cwd=tmp_path))
-    raw = (tmp_path / "val_mean_dice_raw.csv").read_text().splitlines()
-    assert len(raw) > 2, "one row per validation case expected"
-    assert (tmp_path / "metrics.csv").is_file()
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("case,label,name,policy,dice,iou"), rows[0]
+    assert len(rows) > 2, "one row per validation case expected"
+    assert all(",lesion," in row for row in rows[1:])
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["metrics"]["lesion"]["dice"]["n"] == len(rows) - 1
+    assert (tmp_path / "boxplot.png").is_file()
 
 
 def test_inference_without_weights_says_how_to_train(tmp_path: Path) -> None:

@@ -88,15 +88,18 @@ def test_train_handlers_are_literal_lists(bundle: str) -> None:
 
 
 @pytest.mark.parametrize("bundle", BUNDLES)
-def test_evaluate_saves_metrics_that_exist(bundle: str) -> None:
-    raw = _config(bundle, "train.json")
-    known = set(raw["validate"]["key_metric"]) | set(raw["validate"].get("additional_metrics", {}))
+def test_evaluate_saves_the_per_case_report(bundle: str) -> None:
+    """evaluate.json writes its metrics through monai_lite.evaluation, the code of `monai-lite evaluate --pred`."""
     evaluate = _config(bundle, "evaluate.json")
-    savers = [h for h in evaluate["validate#handlers"] if h["_target_"] == "MetricsSaver"]
-    assert savers, "evaluate.json should save metrics"
-    for saver in savers:
-        assert set(saver["metrics"]) <= known, f"MetricsSaver asks for {saver['metrics']}, train.json has {known}"
-        assert set(saver["metric_details"]) <= known
+    savers = [h for h in evaluate["validate#handlers"] if h["_target_"] == "monai_lite.evaluation.CaseMetricsSaver"]
+    assert len(savers) == 1, "evaluate.json should save the per-case report"
+    assert savers[0]["output_dir"] == "@output_dir"
+    parser = ConfigParser()
+    parser.read_config([str(BUNDLES_DIR / bundle / "configs" / n) for n in ("train.json", "evaluate.json")])
+    parser["bundle_root"] = str(BUNDLES_DIR / bundle)
+    index = evaluate["validate#handlers"].index(savers[0])
+    names = parser.get_parsed_content(f"validate#handlers#{index}#labels")
+    assert names and 0 not in names, f"class names from the metadata expected, got {names}"
 
 
 @pytest.mark.parametrize("bundle", BUNDLES)

@@ -1,0 +1,118 @@
+# Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
+"""The accuracy-versus-latency chart of ``monai-lite benchmark accuracy``: one labelled bubble per model.
+
+x is the CPU latency in milliseconds (log scale when the values span more than a factor of ten), y the held-out
+Dice, and the bubble *area* is proportional to the number of parameters, so a model that is both small and fast sits
+as a small bubble in the upper left. The figure is drawn with matplotlib's Agg canvas directly (no ``pyplot``), so it
+works without a display and leaves the caller's matplotlib backend and global state untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["PlotPoint", "plot_accuracy_vs_latency"]
+
+#: One bubble: ``{"name": str, "latency_ms": float, "dice": float, "params": int, "family": str}``
+#: (``family`` is optional and picks the colour).
+PlotPoint = Mapping[str, object]
+
+#: Area in points^2 of the largest model's bubble.
+_MAX_AREA = 1600.0
+_COLOURS = {"monai-lite": "tab:blue", "monai": "tab:orange"}
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def plot_accuracy_vs_latency(
+    points: Sequence[PlotPoint],
+    path: str | os.PathLike,
+    title: str = "Accuracy versus CPU latency",
+    xlabel: str = "CPU latency, batch 1 (ms)",
+    ylabel: str = "held-out Dice",
+) -> Path:
+    """Draw the models as bubbles and write the chart as a PNG, atomically.
+
+    Points whose latency or Dice is missing or not finite (a model that failed) are left out; a chart with no point
+    left is still written, with a note, so the report never links to a missing file.
+
+    Args:
+        points: one mapping per model with ``name``, ``latency_ms``, ``dice``, ``params`` and optionally ``family``
+            (``"monai-lite"`` blue, ``"monai"`` orange, anything else grey).
+        path: the PNG to write; its folder is created.
+        title: chart title. Defaults to "Accuracy versus CPU latency".
+        xlabel: x-axis label. Defaults to "CPU latency, batch 1 (ms)".
+        ylabel: y-axis label. Defaults to "held-out Dice".
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: if ``path`` does not end in ``.png``.
+
+    Example::
+
+        plot_accuracy_vs_latency(
+            [{"name": "medlitenet", "latency_ms": 41.0, "dice": 0.82, "params": 3_000_000, "family": "monai-lite"},
+             {"name": "basicunet", "latency_ms": 95.0, "dice": 0.80, "params": 1_900_000, "family": "monai"}],
+            "out/accuracy_vs_latency.png",
+        )
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"the accuracy-versus-latency chart is written as PNG; {path} does not end in .png.")
+    drawn = [p for p in points if _finite(p.get("latency_ms")) and _finite(p.get("dice"))]
+    sizes = [float(p["params"]) if _finite(p.get("params")) and float(p["params"]) > 0 else 0.0 for p in drawn]
+    largest = max(sizes, default=0.0) or 1.0
+
+    figure = Figure(figsize=(9, 5.5), dpi=120)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    for point, size in zip(drawn, sizes):
+        colour = _COLOURS.get(str(point.get("family", "")), "tab:gray")
+        # Area (not radius) proportional to parameters; a floor keeps parameter-less points visible.
+        area = max(_MAX_AREA * size / largest, 20.0)
+        axes.scatter(float(point["latency_ms"]), float(point["dice"]), s=area, color=colour, alpha=0.45,
+                     edgecolors="black", linewidths=0.6)
+        label = f"{point['name']}\n{size / 1e6:.2f} M" if size else str(point["name"])
+        axes.annotate(label, (float(point["latency_ms"]), float(point["dice"])), xytext=(6, 6),
+                      textcoords="offset points", fontsize=7)
+    if drawn:
+        latencies = [float(p["latency_ms"]) for p in drawn]
+        if min(latencies) > 0 and max(latencies) / min(latencies) > 10:
+            axes.set_xscale("log")
+        for family, colour in _COLOURS.items():
+            if any(p.get("family") == family for p in drawn):
+                axes.scatter([], [], s=60, color=colour, alpha=0.45, edgecolors="black", label=family)
+        if any(p.get("family") in _COLOURS for p in drawn):
+            # Outside the axes, so it never hides a bubble.
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="bubble area ∝ parameters",
+                        title_fontsize=8, labelspacing=1.2, borderpad=0.8)
+        # Room around the outermost bubbles and their labels.
+        axes.margins(x=0.15, y=0.15)
+    else:
+        axes.text(0.5, 0.5, "no model finished with a latency and a Dice", ha="center", va="center",
+                  transform=axes.transAxes)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        figure.savefig(temporary, format="png")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
