@@ -9,7 +9,7 @@ from typing import List
 
 import torch
 import torch.nn as nn
-from monai.networks.blocks import Convolution, UpSample
+from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv, Pool
 from monai.networks.layers.utils import get_act_layer
 
@@ -20,6 +20,15 @@ from monai_lite.networks.blocks import (
     TransformerBottleneck,
     crop_to_size,
     pad_to_multiple,
+)
+from monai_lite.networks.blocks.decoder import pointwise_linear_upsample
+from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.validation import (
+    check_at_least,
+    check_multiple_of,
+    check_positive,
+    check_segmentation_network,
+    check_widths,
 )
 from monai_lite.networks.registry import register_network
 
@@ -51,8 +60,8 @@ class _ResidualBlock(nn.Module):
         super().__init__()
         if lightweight_conv:
             self.conv1: nn.Module = DepthwiseSeparableConv(spatial_dims, in_channels, out_channels, act=act, norm=norm)
-            self.conv2 = Convolution(
-                spatial_dims, out_channels, out_channels, kernel_size=3, groups=groups, act=None, norm=norm, bias=False
+            self.conv2: nn.Module = conv_norm_act(
+                spatial_dims, out_channels, out_channels, 3, groups=groups, act=None, norm=norm, bias=False
             )
         else:
             self.conv1 = Convolution(spatial_dims, in_channels, out_channels, kernel_size=3, act=act, norm=norm)
@@ -63,7 +72,7 @@ class _ResidualBlock(nn.Module):
         self.shortcut: nn.Module = (
             nn.Identity()
             if in_channels == out_channels
-            else Convolution(spatial_dims, in_channels, out_channels, kernel_size=1, act=None, norm=norm, bias=False)
+            else conv_norm_act(spatial_dims, in_channels, out_channels, 1, act=None, norm=norm, bias=False)
         )
         self.act = get_act_layer(act)
         self.dropout: nn.Module = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -97,15 +106,8 @@ class _SelfAttentionBridge(nn.Module):
             mlp_ratio=mlp_ratio,
             pos_embed="sincos",
         )
-        self.project = Convolution(
-            spatial_dims,
-            hidden_size,
-            channels,
-            kernel_size=1,
-            act=None,
-            norm=norm,
-            dropout=dropout if dropout > 0 else None,
-            bias=False,
+        self.project = conv_norm_act(
+            spatial_dims, hidden_size, channels, 1, act=None, norm=norm, dropout=dropout, bias=False
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,16 +127,7 @@ class _DecoderStage(nn.Module):
         norm: tuple | str,
     ) -> None:
         super().__init__()
-        self.up = UpSample(
-            spatial_dims,
-            in_channels,
-            out_channels,
-            scale_factor=2,
-            mode="nontrainable",
-            pre_conv=Convolution(spatial_dims, in_channels, out_channels, kernel_size=1, act=act, norm=norm),
-            interp_mode="linear",
-            align_corners=False,
-        )
+        self.up = pointwise_linear_upsample(spatial_dims, in_channels, out_channels, act=act, norm=norm)
         self.block = block
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
@@ -265,33 +258,14 @@ class LACNet(nn.Module):
     ) -> None:
         super().__init__()
         channels = tuple(int(c) for c in channels)
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 or 3, got spatial_dims={spatial_dims}.")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels and out_channels must be >= 1, got in_channels={in_channels} out_channels={out_channels}."
-            )
-        if len(channels) < 2 or min(channels) < 1:
-            raise ValueError(f"channels needs at least 2 positive widths, got channels={channels}.")
+        check_segmentation_network(spatial_dims, in_channels, out_channels, padding_mode, dropout)
+        check_widths("channels", channels, min_count=2)
         if groups < 1 or (lightweight_conv and any(c % groups for c in channels)):
             raise ValueError(f"groups must be >= 1 and divide every width, got groups={groups} channels={channels}.")
-        if reduction < 1:
-            raise ValueError(f"reduction must be >= 1, got reduction={reduction}.")
-        if use_attention:
-            if attention_dim < 1 or attention_heads < 1 or attention_dim % attention_heads:
-                raise ValueError(
-                    f"attention_dim must be a positive multiple of attention_heads, got attention_dim={attention_dim} "
-                    f"attention_heads={attention_heads}."
-                )
-            if attention_layers < 1 or attention_mlp_ratio <= 0:
-                raise ValueError(
-                    f"attention_layers and attention_mlp_ratio must be positive, got attention_layers="
-                    f"{attention_layers} attention_mlp_ratio={attention_mlp_ratio}."
-                )
-        if padding_mode not in PAD_MODES:
-            raise ValueError(f"padding_mode must be one of {tuple(PAD_MODES)}, got padding_mode={padding_mode!r}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
+        check_at_least(1, reduction=reduction)
+        if use_attention:  # the attention arguments are ignored when there is no attention
+            check_multiple_of("attention_heads", attention_heads, attention_dim=attention_dim)
+            check_positive(attention_layers=attention_layers, attention_mlp_ratio=attention_mlp_ratio)
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels

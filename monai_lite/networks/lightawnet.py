@@ -5,11 +5,9 @@ detail/context fusion, lightweight up-sampling and a channel-attention U-Net dec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import List
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from monai.networks.blocks import ADN, Convolution, UpSample
 from monai.networks.layers.factories import Conv
 
@@ -20,9 +18,19 @@ from monai_lite.networks.blocks import (
     DualBranchFusion,
     MBConv,
     SpatialAttention,
-    crop_to_size,
-    pad_to_multiple,
 )
+from monai_lite.networks.blocks.decoder import pointwise_linear_upsample
+from monai_lite.networks.blocks.factories import linear_interp_mode, stack_blocks
+from monai_lite.networks.blocks.validation import (
+    check_at_least,
+    check_choice,
+    check_odd,
+    check_per_stage,
+    check_positive,
+    check_segmentation_network,
+    check_widths,
+)
+from monai_lite.networks.base import StemUNetBase
 from monai_lite.networks.registry import register_network
 
 __all__ = ["LightAWNet"]
@@ -49,18 +57,8 @@ class _DecoderStage(nn.Module):
         if lightweight_upsampling:
             # pointwise conv at the coarse resolution, parameter-free linear x2, depthwise 3^d refinement:
             # a depthwise-separable convolution split around the interpolation
-            self.up: nn.Module = UpSample(
-                spatial_dims,
-                in_channels,
-                out_channels,
-                scale_factor=2,
-                mode="nontrainable",
-                pre_conv=Convolution(spatial_dims, in_channels, out_channels, kernel_size=1, act=act, norm=norm),
-                post_conv=Convolution(
-                    spatial_dims, out_channels, out_channels, kernel_size=3, groups=out_channels, act=None, norm=norm
-                ),
-                interp_mode="linear",
-                align_corners=False,
+            self.up: nn.Module = pointwise_linear_upsample(
+                spatial_dims, in_channels, out_channels, act=act, norm=norm, refine=True
             )
         else:
             self.up = nn.Sequential(
@@ -68,17 +66,16 @@ class _DecoderStage(nn.Module):
                 ADN(ordering="NDA", in_channels=out_channels, act=act, norm=norm, norm_dim=spatial_dims),
             )
         self.fuse = nn.Sequential(
-            *[
-                DepthwiseSeparableConv(
-                    spatial_dims,
-                    out_channels + skip_channels if i == 0 else out_channels,
-                    out_channels,
-                    act=act,
-                    norm=norm,
-                    dropout=dropout,
-                )
-                for i in range(num_convs)
-            ]
+            *stack_blocks(
+                DepthwiseSeparableConv,
+                spatial_dims,
+                out_channels + skip_channels,
+                out_channels,
+                num_convs,
+                act=act,
+                norm=norm,
+                dropout=dropout,
+            )
         )
         self.attention: nn.Module = (
             ChannelAttention(spatial_dims, out_channels, r=channel_reduction, act="relu")
@@ -91,7 +88,7 @@ class _DecoderStage(nn.Module):
 
 
 @register_network("lightawnet")
-class LightAWNet(nn.Module):
+class LightAWNet(StemUNetBase):
     """LightAWNet, a lightweight adaptive-weighting U-Net built on dynamic convolutions, for 2D and 3D.
 
     Wang, Yu, Zhang, Huang, Shen and Xia, "LightAWNet: Lightweight adaptive weighting network based on dynamic
@@ -194,6 +191,7 @@ class LightAWNet(nn.Module):
         >>> static = LightAWNet(dynamic_conv=False, lightweight_upsampling=False)  # ablation
 
     See Also:
+        :class:`~monai_lite.networks.base.StemUNetBase` (the forward pass shared with MedLiteNet),
         :class:`~monai_lite.networks.blocks.DynamicConv`, :class:`~monai_lite.networks.blocks.MBConv`,
         :class:`~monai_lite.networks.blocks.DualBranchFusion`,
         :class:`~monai_lite.networks.blocks.SpatialAttention`, :class:`~monai_lite.networks.blocks.ChannelAttention`,
@@ -230,47 +228,28 @@ class LightAWNet(nn.Module):
         super().__init__()
         channels = tuple(int(c) for c in channels)
         blocks_per_stage = tuple(int(b) for b in blocks_per_stage)
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 or 3, got spatial_dims={spatial_dims}.")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels and out_channels must be >= 1, got in_channels={in_channels} out_channels={out_channels}."
-            )
-        if len(channels) == 0 or min(channels) < 1 or stem_channels < 1:
-            raise ValueError(
-                f"channels must be a non-empty sequence of positive widths and stem_channels positive, got "
-                f"channels={channels} stem_channels={stem_channels}."
-            )
-        if stem_stride not in (1, 2):
-            raise ValueError(f"stem_stride must be 1 or 2, got stem_stride={stem_stride}.")
-        if len(blocks_per_stage) != len(channels) or min(blocks_per_stage) < 1:
-            raise ValueError(
-                f"blocks_per_stage needs one count >= 1 per stage, got blocks_per_stage={blocks_per_stage} "
-                f"for channels={channels}."
-            )
-        if min(expansion, num_kernels, context_dilation, channel_reduction, decoder_convs) < 1:
-            raise ValueError(
-                f"expansion, num_kernels, context_dilation, channel_reduction and decoder_convs must be >= 1, got "
-                f"expansion={expansion} num_kernels={num_kernels} context_dilation={context_dilation} "
-                f"channel_reduction={channel_reduction} decoder_convs={decoder_convs}."
-            )
-        if fusion_blocks < 0:
-            raise ValueError(f"fusion_blocks must be >= 0, got fusion_blocks={fusion_blocks}.")
-        if spatial_kernel_size < 1 or spatial_kernel_size % 2 == 0:
-            raise ValueError(
-                f"spatial_kernel_size must be a positive odd integer, got spatial_kernel_size={spatial_kernel_size}."
-            )
-        if padding_mode not in PAD_MODES:
-            raise ValueError(f"padding_mode must be one of {tuple(PAD_MODES)}, got padding_mode={padding_mode!r}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
+        check_segmentation_network(spatial_dims, in_channels, out_channels, padding_mode, dropout)
+        check_widths("channels", channels)
+        check_positive(stem_channels=stem_channels)
+        check_choice("stem_stride", stem_stride, (1, 2))
+        check_per_stage("blocks_per_stage", blocks_per_stage, "channels", channels)
+        check_at_least(
+            1,
+            expansion=expansion,
+            num_kernels=num_kernels,
+            context_dilation=context_dilation,
+            channel_reduction=channel_reduction,
+            decoder_convs=decoder_convs,
+        )
+        check_at_least(0, fusion_blocks=fusion_blocks)
+        check_odd(spatial_kernel_size=spatial_kernel_size)
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.channels = channels
         self.stem_stride = stem_stride
         self.divisor = stem_stride * 2 ** len(channels)
-        self.interp_mode = "bilinear" if spatial_dims == 2 else "trilinear"
+        self.interp_mode = linear_interp_mode(spatial_dims)
         self.pad_mode = PAD_MODES[padding_mode]
         self.use_spatial_attention = use_spatial_attention
         self.use_channel_attention = use_channel_attention
@@ -284,20 +263,18 @@ class LightAWNet(nn.Module):
         self.encoder = nn.ModuleList()
         prev = stem_channels
         for width, n_blocks in zip(channels, blocks_per_stage):
-            layers: List[nn.Module] = []
-            for i in range(n_blocks):
-                layers.append(
-                    MBConv(
-                        spatial_dims,
-                        prev if i == 0 else width,
-                        width,
-                        strides=2 if i == 0 else 1,
-                        expansion=expansion,
-                        act=act,
-                        norm=norm,
-                        dynamic_kernels=kernels,
-                    )
-                )
+            layers = stack_blocks(
+                MBConv,
+                spatial_dims,
+                prev,
+                width,
+                n_blocks,
+                strides=2,
+                expansion=expansion,
+                act=act,
+                norm=norm,
+                dynamic_kernels=kernels,
+            )
             if use_spatial_attention:
                 layers.append(SpatialAttention(spatial_dims, kernel_size=spatial_kernel_size))
             self.encoder.append(nn.Sequential(*layers))
@@ -339,25 +316,6 @@ class LightAWNet(nn.Module):
             prev = skip
         self.head = Conv[Conv.CONV, spatial_dims](prev, out_channels, kernel_size=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).
-
-        Returns raw logits ``(B, out_channels, *spatial)``: apply a sigmoid when ``out_channels == 1``, a
-        softmax over dim 1 otherwise. Sizes that are not multiples of the total stride (32) are padded
-        internally and cropped back.
-        """
-        x, size = pad_to_multiple(x, self.divisor, self.pad_mode)
-        h = self.stem(x)
-        skips: List[torch.Tensor] = [h]
-        for stage in self.encoder:
-            h = stage(h)
-            skips.append(h)
-        h = self.bottleneck(h)
-        idx = len(skips) - 2
-        for stage in self.decoder:
-            h = stage(h, skips[idx])
-            idx -= 1
-        logits = self.head(h)
-        if self.stem_stride > 1:
-            logits = F.interpolate(logits, size=x.shape[2:], mode=self.interp_mode, align_corners=False)
-        return crop_to_size(logits, size)
+    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
+        """The two-branch detail/context fusion blocks on the deepest features."""
+        return self.bottleneck(h)

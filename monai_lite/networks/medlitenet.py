@@ -5,16 +5,16 @@ ASPP and an scSE U-Net decoder."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import List, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv
 
 from monai_lite.networks.blocks import (
     ASPP,
+    PAD_MODES,
     SCSE,
     BoundaryAwareAttention,
     LocalGlobalFusion,
@@ -22,11 +22,20 @@ from monai_lite.networks.blocks import (
     TransformerBottleneck,
     UpFuse,
 )
+from monai_lite.networks.blocks.factories import linear_interp_mode, stack_blocks
+from monai_lite.networks.blocks.validation import (
+    check_at_least,
+    check_choice,
+    check_multiple_of,
+    check_per_stage,
+    check_positive,
+    check_segmentation_network,
+    check_widths,
+)
+from monai_lite.networks.base import StemUNetBase
 from monai_lite.networks.registry import register_network
 
 __all__ = ["MedLiteNet"]
-
-_PAD_MODES = {"replicate": "replicate", "zeros": "constant"}
 
 
 class _DecoderStage(nn.Module):
@@ -59,7 +68,7 @@ class _DecoderStage(nn.Module):
 
 
 @register_network("medlitenet")
-class MedLiteNet(nn.Module):
+class MedLiteNet(StemUNetBase):
     """MedLiteNet, a lightweight CNN-transformer hybrid for 2D and 3D segmentation.
 
     Yu, Wang, Marks, Kechadi, Yang, Dhelim and Aung, "MedLiteNet: Lightweight Hybrid Medical Image
@@ -100,8 +109,8 @@ class MedLiteNet(nn.Module):
     accepted: the input is padded on the high side of each axis up to the next multiple of 32
     (``padding_mode``, replicate by default so the border does not look like an edge to the boundary
     attention), and the logits are cropped back to the input size. Sizes that are already multiples of 32
-    are not padded. Training with batch norm needs more than one value per channel at the bottleneck,
-    i.e. batch size > 1 or an input larger than 32 along some axis.
+    are not padded (:func:`~monai_lite.networks.blocks.pad_to_multiple`). Training with batch norm needs more
+    than one value per channel at the bottleneck, i.e. batch size > 1 or an input larger than 32 along some axis.
 
     Args:
         spatial_dims: number of spatial dimensions, 2 or 3. Defaults to 2.
@@ -155,6 +164,7 @@ class MedLiteNet(nn.Module):
         >>> lite = MedLiteNet(use_transformer=False, use_aspp=False)           # ablation
 
     See Also:
+        :class:`~monai_lite.networks.base.StemUNetBase` (the forward pass shared with LightAWNet),
         :class:`~monai_lite.networks.blocks.MBConv`,
         :class:`~monai_lite.networks.blocks.TransformerBottleneck`,
         :class:`~monai_lite.networks.blocks.LocalGlobalFusion`,
@@ -208,27 +218,28 @@ class MedLiteNet(nn.Module):
             decoder_channels = (*reversed(channels[:-1]), stem_channels)
         decoder_channels = tuple(int(c) for c in decoder_channels)
         aspp_dilations = tuple(int(d) for d in aspp_dilations)
-        self._validate(
-            spatial_dims,
-            in_channels,
-            out_channels,
-            channels,
-            stem_channels,
-            expansion,
-            blocks_per_stage,
-            decoder_channels,
-            transformer_dim,
-            transformer_layers,
-            transformer_heads,
-            transformer_mlp_ratio,
-            pos_embed,
-            aspp_dilations,
-            aspp_branch_channels,
-            boundary_operator,
-            padding_mode,
-            dropout,
-            use_transformer,
-        )
+        check_segmentation_network(spatial_dims, in_channels, out_channels, padding_mode, dropout)
+        check_widths("channels", channels)
+        check_positive(stem_channels=stem_channels)
+        check_per_stage("blocks_per_stage", blocks_per_stage, "channels", channels)
+        check_per_stage("decoder_channels", decoder_channels, "channels", channels, what="positive width")
+        if min(decoder_channels) < 2:
+            raise ValueError(
+                f"decoder_channels must be >= 2 (scSE halves them), got decoder_channels={decoder_channels}."
+            )
+        check_at_least(1, expansion=expansion)
+        if use_transformer:  # the transformer arguments are ignored when there is no transformer
+            check_positive(
+                transformer_dim=transformer_dim,
+                transformer_layers=transformer_layers,
+                transformer_heads=transformer_heads,
+                transformer_mlp_ratio=transformer_mlp_ratio,
+            )
+            check_multiple_of("transformer_heads", transformer_heads, transformer_dim=transformer_dim)
+            check_choice("pos_embed", pos_embed, ("sincos", "learnable", "none"))
+        check_widths("aspp_dilations", aspp_dilations, what="rates")
+        check_positive(aspp_branch_channels=aspp_branch_channels)
+        check_choice("boundary_operator", boundary_operator, ("laplacian", "sobel"))
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -237,8 +248,8 @@ class MedLiteNet(nn.Module):
         self.blocks_per_stage = blocks_per_stage
         self.decoder_channels = decoder_channels
         self.divisor = 2 ** (len(channels) + 1)
-        self.pad_mode = _PAD_MODES[padding_mode]
-        self.interp_mode = "bilinear" if spatial_dims == 2 else "trilinear"
+        self.pad_mode = PAD_MODES[padding_mode]
+        self.interp_mode = linear_interp_mode(spatial_dims)
         self.use_transformer = use_transformer
         self.use_boundary_attention = use_boundary_attention
         self.use_aspp = use_aspp
@@ -249,10 +260,13 @@ class MedLiteNet(nn.Module):
         self.encoder = nn.ModuleList()
         prev = stem_channels
         for width, n_blocks in zip(channels, blocks_per_stage):
-            blocks = [MBConv(spatial_dims, prev, width, strides=2, expansion=expansion, act=act, norm=norm)]
-            for _ in range(n_blocks - 1):
-                blocks.append(MBConv(spatial_dims, width, width, expansion=expansion, act=act, norm=norm))
-            self.encoder.append(nn.Sequential(*blocks))
+            self.encoder.append(
+                nn.Sequential(
+                    *stack_blocks(
+                        MBConv, spatial_dims, prev, width, n_blocks, strides=2, expansion=expansion, act=act, norm=norm
+                    )
+                )
+            )
             prev = width
 
         # bottleneck: transformer branch, boundary-aware attention, local-global fusion, ASPP
@@ -315,109 +329,8 @@ class MedLiteNet(nn.Module):
             prev = width
         self.head = Conv[Conv.CONV, spatial_dims](prev, out_channels, kernel_size=1)
 
-    @staticmethod
-    def _validate(
-        spatial_dims: int,
-        in_channels: int,
-        out_channels: int,
-        channels: tuple[int, ...],
-        stem_channels: int,
-        expansion: int,
-        blocks_per_stage: tuple[int, ...],
-        decoder_channels: tuple[int, ...],
-        transformer_dim: int,
-        transformer_layers: int,
-        transformer_heads: int,
-        transformer_mlp_ratio: float,
-        pos_embed: str,
-        aspp_dilations: tuple[int, ...],
-        aspp_branch_channels: int,
-        boundary_operator: str,
-        padding_mode: str,
-        dropout: float,
-        use_transformer: bool,
-    ) -> None:
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 or 3, got spatial_dims={spatial_dims}.")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels and out_channels must be >= 1, got in_channels={in_channels} out_channels={out_channels}."
-            )
-        if len(channels) == 0 or min(channels) < 1 or stem_channels < 1:
-            raise ValueError(
-                f"channels must be a non-empty sequence of positive widths and stem_channels positive, got "
-                f"channels={channels} stem_channels={stem_channels}."
-            )
-        if len(blocks_per_stage) != len(channels) or min(blocks_per_stage) < 1:
-            raise ValueError(
-                f"blocks_per_stage needs one count >= 1 per stage, got blocks_per_stage={blocks_per_stage} "
-                f"for channels={channels}."
-            )
-        if len(decoder_channels) != len(channels) or min(decoder_channels) < 1:
-            raise ValueError(
-                f"decoder_channels needs one positive width per stage, got decoder_channels={decoder_channels} "
-                f"for channels={channels}."
-            )
-        if min(decoder_channels) < 2:
-            raise ValueError(
-                f"decoder_channels must be >= 2 (scSE halves them), got decoder_channels={decoder_channels}."
-            )
-        if expansion < 1:
-            raise ValueError(f"expansion must be >= 1, got expansion={expansion}.")
-        if use_transformer:
-            if transformer_layers < 1 or transformer_heads < 1 or transformer_dim < 1 or transformer_mlp_ratio <= 0:
-                raise ValueError(
-                    "transformer_dim, transformer_layers, transformer_heads and transformer_mlp_ratio must be "
-                    f"positive, got transformer_dim={transformer_dim} transformer_layers={transformer_layers} "
-                    f"transformer_heads={transformer_heads} transformer_mlp_ratio={transformer_mlp_ratio}."
-                )
-            if transformer_dim % transformer_heads != 0:
-                raise ValueError(
-                    f"transformer_dim must be divisible by transformer_heads, got transformer_dim={transformer_dim} "
-                    f"transformer_heads={transformer_heads}."
-                )
-            if pos_embed not in ("sincos", "learnable", "none"):
-                raise ValueError(f"pos_embed must be 'sincos', 'learnable' or 'none', got pos_embed={pos_embed!r}.")
-        if len(aspp_dilations) == 0 or min(aspp_dilations) < 1 or aspp_branch_channels < 1:
-            raise ValueError(
-                f"aspp_dilations must be non-empty rates >= 1 and aspp_branch_channels positive, got "
-                f"aspp_dilations={aspp_dilations} aspp_branch_channels={aspp_branch_channels}."
-            )
-        if boundary_operator not in ("laplacian", "sobel"):
-            raise ValueError(
-                f"boundary_operator must be 'laplacian' or 'sobel', got boundary_operator={boundary_operator!r}."
-            )
-        if padding_mode not in _PAD_MODES:
-            raise ValueError(f"padding_mode must be one of {tuple(_PAD_MODES)}, got padding_mode={padding_mode!r}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).
-
-        Returns raw logits ``(B, out_channels, *spatial)``: apply a sigmoid when ``out_channels == 1``, a
-        softmax over dim 1 otherwise. Sizes that are not multiples of the total stride (32) are padded
-        internally and cropped back.
-        """
-        spatial = x.shape[2:]
-        pads: List[int] = []
-        needs_pad = False
-        for axis in range(self.spatial_dims - 1, -1, -1):  # F.pad lists the last axis first
-            extra = (self.divisor - spatial[axis] % self.divisor) % self.divisor
-            pads.append(0)
-            pads.append(extra)
-            if extra > 0:
-                needs_pad = True
-        if needs_pad:
-            x = F.pad(x, pads, mode=self.pad_mode)
-        padded = x.shape[2:]
-
-        h = self.stem(x)
-        skips: List[torch.Tensor] = [h]
-        for stage in self.encoder:
-            h = stage(h)
-            skips.append(h)
-
+    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Transformer, boundary-aware attention, local-global fusion and ASPP on the deepest features."""
         context: Optional[torch.Tensor] = None  # noqa: UP045
         if self.use_transformer:
             context = self.transformer(h)
@@ -428,14 +341,4 @@ class MedLiteNet(nn.Module):
                 h = self.fusion(h, context)
         if self.use_aspp:
             h = self.aspp(h)
-
-        idx = len(skips) - 2
-        for stage in self.decoder:
-            h = stage(h, skips[idx])
-            idx -= 1
-
-        logits = F.interpolate(self.head(h), size=padded, mode=self.interp_mode, align_corners=False)
-        if needs_pad:
-            for axis in range(self.spatial_dims):
-                logits = logits.narrow(2 + axis, 0, spatial[axis])
-        return logits
+        return h

@@ -11,9 +11,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 from monai.networks.layers.factories import Conv
 
+from monai_lite.networks.blocks.factories import linear_interp_mode, stack_blocks
 from monai_lite.networks.blocks.fusion import GatedMultiScaleFusion
 from monai_lite.networks.blocks.pad_crop import PAD_MODES, crop_to_size, pad_to_multiple
 from monai_lite.networks.blocks.residual import ResidualDualAttentionBlock
+from monai_lite.networks.blocks.validation import (
+    check_at_least,
+    check_odd,
+    check_per_stage,
+    check_positive,
+    check_segmentation_network,
+    check_widths,
+)
 from monai_lite.networks.registry import register_network
 
 __all__ = ["MSAUNet"]
@@ -38,7 +47,7 @@ class _DecoderLevel(nn.Module):
         norm: tuple | str,
     ) -> None:
         super().__init__()
-        self.interp_mode = ("linear", "bilinear", "trilinear")[spatial_dims - 1]
+        self.interp_mode = linear_interp_mode(spatial_dims)
         self.fusion = (
             GatedMultiScaleFusion(
                 spatial_dims, (skip_channels, *coarser_channels), skip_channels, reduction=reduction, act=act, norm=norm
@@ -174,18 +183,12 @@ class MSAUNet(nn.Module):
         super().__init__()
         features = tuple(int(f) for f in features)
         blocks_per_stage = tuple(int(b) for b in blocks_per_stage)
-        self._validate(
-            spatial_dims,
-            in_channels,
-            out_channels,
-            features,
-            width_multiplier,
-            blocks_per_stage,
-            reduction,
-            spatial_kernel_size,
-            padding_mode,
-            dropout,
-        )
+        check_segmentation_network(spatial_dims, in_channels, out_channels, padding_mode, dropout)
+        check_widths("features", features, min_count=2)
+        check_positive(width_multiplier=width_multiplier)
+        check_per_stage("blocks_per_stage", blocks_per_stage, "features", features, unit="level")
+        check_at_least(1, reduction=reduction)
+        check_odd(spatial_kernel_size=spatial_kernel_size)
         widths = tuple(max(1, int(round(f * width_multiplier))) for f in features)
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
@@ -212,10 +215,13 @@ class MSAUNet(nn.Module):
         prev = in_channels
         for level, (width, n_blocks) in enumerate(zip(widths, blocks_per_stage)):
             stride = 1 if level == 0 else 2
-            blocks = [ResidualDualAttentionBlock(spatial_dims, prev, width, strides=stride, **block_kwargs)]
-            for _ in range(n_blocks - 1):
-                blocks.append(ResidualDualAttentionBlock(spatial_dims, width, width, **block_kwargs))
-            self.encoder.append(nn.Sequential(*blocks))
+            self.encoder.append(
+                nn.Sequential(
+                    *stack_blocks(
+                        ResidualDualAttentionBlock, spatial_dims, prev, width, n_blocks, strides=stride, **block_kwargs
+                    )
+                )
+            )
             prev = width
 
         # decoder levels L-2 .. 0 (coarse to fine); level i fuses E_i with D_{i+1} .. D_{L-1}
@@ -237,45 +243,6 @@ class MSAUNet(nn.Module):
                 )
             )
         self.head = Conv[Conv.CONV, spatial_dims](widths[0], out_channels, kernel_size=1)
-
-    @staticmethod
-    def _validate(
-        spatial_dims: int,
-        in_channels: int,
-        out_channels: int,
-        features: tuple[int, ...],
-        width_multiplier: float,
-        blocks_per_stage: tuple[int, ...],
-        reduction: int,
-        spatial_kernel_size: int,
-        padding_mode: str,
-        dropout: float,
-    ) -> None:
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 or 3, got spatial_dims={spatial_dims}.")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels and out_channels must be >= 1, got in_channels={in_channels} out_channels={out_channels}."
-            )
-        if len(features) < 2 or min(features) < 1:
-            raise ValueError(f"features must hold at least 2 positive widths, got features={features}.")
-        if not width_multiplier > 0:
-            raise ValueError(f"width_multiplier must be positive, got width_multiplier={width_multiplier}.")
-        if len(blocks_per_stage) != len(features) or min(blocks_per_stage) < 1:
-            raise ValueError(
-                f"blocks_per_stage needs one count >= 1 per level, got blocks_per_stage={blocks_per_stage} "
-                f"for features={features}."
-            )
-        if reduction < 1:
-            raise ValueError(f"reduction must be >= 1, got reduction={reduction}.")
-        if spatial_kernel_size < 1 or spatial_kernel_size % 2 == 0:
-            raise ValueError(
-                f"spatial_kernel_size must be a positive odd integer, got spatial_kernel_size={spatial_kernel_size}."
-            )
-        if padding_mode not in PAD_MODES:
-            raise ValueError(f"padding_mode must be one of {tuple(PAD_MODES)}, got padding_mode={padding_mode!r}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).

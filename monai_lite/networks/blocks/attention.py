@@ -13,6 +13,7 @@ from monai.networks.layers.factories import Conv, Pool
 from monai.networks.layers.utils import get_act_layer
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
+from monai_lite.networks.blocks.validation import check_choice, check_odd, check_positive, check_spatial_dims
 
 __all__ = [
     "BoundaryAwareAttention",
@@ -26,14 +27,8 @@ __all__ = [
 _OPERATORS = ("laplacian", "sobel")
 
 
-def _check_dims(spatial_dims: int) -> None:
-    if spatial_dims not in (1, 2, 3):
-        raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
-
-
 def _check_reduction(in_channels: int, r: int) -> None:
-    if in_channels < 1:
-        raise ValueError(f"in_channels must be positive, got in_channels={in_channels}.")
+    check_positive(in_channels=in_channels)
     if r < 1 or in_channels // r < 1:
         raise ValueError(f"r must be positive and at most in_channels, got r={r} in_channels={in_channels}.")
 
@@ -52,9 +47,8 @@ def boundary_kernels(spatial_dims: int, operator: str = "laplacian") -> torch.Te
     Raises:
         ValueError: when ``spatial_dims`` is not 1, 2 or 3 or ``operator`` is unknown.
     """
-    _check_dims(spatial_dims)
-    if operator not in _OPERATORS:
-        raise ValueError(f"operator must be one of {_OPERATORS}, got operator={operator!r}.")
+    check_spatial_dims(spatial_dims)
+    check_choice("operator", operator, _OPERATORS)
     if operator == "laplacian":
         kernel = torch.zeros([3] * spatial_dims)
         centre = (1,) * spatial_dims
@@ -126,12 +120,8 @@ class BoundaryAwareAttention(nn.Module):
         operator: str = "laplacian",
     ) -> None:
         super().__init__()
-        _check_dims(spatial_dims)
-        if in_channels < 1 or boundary_channels < 1:
-            raise ValueError(
-                f"in_channels and boundary_channels must be positive, got in_channels={in_channels} "
-                f"boundary_channels={boundary_channels}."
-            )
+        check_spatial_dims(spatial_dims)
+        check_positive(in_channels=in_channels, boundary_channels=boundary_channels)
         if context_channels is not None and context_channels < 1:
             raise ValueError(f"context_channels must be positive or None, got context_channels={context_channels}.")
         kernel = boundary_kernels(spatial_dims, operator)  # validates operator
@@ -213,10 +203,9 @@ class SCSE(nn.Module):
         self, spatial_dims: int, in_channels: int, r: int = 2, act: tuple | str = "relu", combine: str = "add"
     ) -> None:
         super().__init__()
-        _check_dims(spatial_dims)
+        check_spatial_dims(spatial_dims)
         _check_reduction(in_channels, r)
-        if combine not in ("add", "max"):
-            raise ValueError(f"combine must be 'add' or 'max', got combine={combine!r}.")
+        check_choice("combine", combine, ("add", "max"))
         self.use_max = combine == "max"
         self.cse = ChannelSELayer(spatial_dims, in_channels, r=r, acti_type_1=act)
         self.sse = Conv[Conv.CONV, spatial_dims](in_channels, 1, kernel_size=1)
@@ -252,9 +241,8 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, spatial_dims: int, in_channels: int, r: int = 16, act: tuple | str = "relu") -> None:
         super().__init__()
-        _check_dims(spatial_dims)
-        if in_channels < 1 or r < 1:
-            raise ValueError(f"in_channels and r must be positive, got in_channels={in_channels} r={r}.")
+        check_spatial_dims(spatial_dims)
+        check_positive(in_channels=in_channels, r=r)
         hidden = max(in_channels // r, 1)
         conv = Conv[Conv.CONV, spatial_dims]
         self.avg_pool = Pool[Pool.ADAPTIVEAVG, spatial_dims](1)
@@ -291,9 +279,8 @@ class SpatialAttention(nn.Module):
 
     def __init__(self, spatial_dims: int, kernel_size: int = 7) -> None:
         super().__init__()
-        _check_dims(spatial_dims)
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size}.")
+        check_spatial_dims(spatial_dims)
+        check_odd(kernel_size=kernel_size)
         self.conv = Conv[Conv.CONV, spatial_dims](2, 1, kernel_size=kernel_size, padding=kernel_size // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

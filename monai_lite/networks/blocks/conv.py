@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from monai.networks.blocks import Convolution
-
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
 from monai_lite.networks.blocks.dynamic import dynamic_convolution
+from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.validation import check_at_least, check_odd, check_positive, check_spatial_dims
 
 __all__ = ["DepthwiseSeparableConv", "MBConv"]
 
 
 def _check_common(spatial_dims: int, in_channels: int, out_channels: int, kernel_size: int) -> None:
-    if spatial_dims not in (1, 2, 3):
-        raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
-    if in_channels < 1 or out_channels < 1:
-        raise ValueError(
-            f"in_channels and out_channels must be positive, got in_channels={in_channels} "
-            f"out_channels={out_channels}."
-        )
-    if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size}.")
+    check_spatial_dims(spatial_dims)
+    check_positive(in_channels=in_channels, out_channels=out_channels)
+    check_odd(kernel_size=kernel_size)
 
 
 class DepthwiseSeparableConv(nn.Module):
@@ -70,31 +64,19 @@ class DepthwiseSeparableConv(nn.Module):
     ) -> None:
         super().__init__()
         _check_common(spatial_dims, in_channels, out_channels, kernel_size)
-        if strides < 1 or dilation < 1:
-            raise ValueError(f"strides and dilation must be >= 1, got strides={strides} dilation={dilation}.")
-        bias = norm is None
-        self.depthwise = Convolution(
+        check_at_least(1, strides=strides, dilation=dilation)
+        self.depthwise = conv_norm_act(
             spatial_dims,
             in_channels,
             in_channels,
+            kernel_size,
             strides=strides,
-            kernel_size=kernel_size,
             dilation=dilation,
             groups=in_channels,
             act=act if depthwise_act else None,
             norm=norm,
-            bias=bias,
         )
-        self.pointwise = Convolution(
-            spatial_dims,
-            in_channels,
-            out_channels,
-            kernel_size=1,
-            act=act,
-            norm=norm,
-            dropout=dropout if dropout > 0 else None,
-            bias=bias,
-        )
+        self.pointwise = conv_norm_act(spatial_dims, in_channels, out_channels, 1, act=act, norm=norm, dropout=dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, *spatial)`` -> ``(B, out_channels, *spatial / strides)``."""
@@ -152,18 +134,14 @@ class MBConv(nn.Module):
     ) -> None:
         super().__init__()
         _check_common(spatial_dims, in_channels, out_channels, kernel_size)
-        if strides < 1:
-            raise ValueError(f"strides must be >= 1, got strides={strides}.")
-        if expansion < 1:
-            raise ValueError(f"expansion must be >= 1, got expansion={expansion}.")
-        if dynamic_kernels < 0:
-            raise ValueError(f"dynamic_kernels must be >= 0 (0 = static), got dynamic_kernels={dynamic_kernels}.")
+        check_at_least(1, strides=strides)
+        check_at_least(1, expansion=expansion)
+        check_at_least(0, hint="0 = static", dynamic_kernels=dynamic_kernels)
         hidden = in_channels * expansion
-        bias = norm is None
         self.use_residual = strides == 1 and in_channels == out_channels
         layers: list[nn.Module] = []
         if expansion != 1:
-            layers.append(Convolution(spatial_dims, in_channels, hidden, kernel_size=1, act=act, norm=norm, bias=bias))
+            layers.append(conv_norm_act(spatial_dims, in_channels, hidden, 1, act=act, norm=norm))
         # static: MONAI Convolution, exactly as before; dynamic: DynamicConv + the same norm/act
         layers.append(
             dynamic_convolution(
@@ -179,15 +157,7 @@ class MBConv(nn.Module):
             )
         )
         layers.append(
-            Convolution(
-                spatial_dims,
-                hidden,
-                out_channels,
-                kernel_size=1,
-                act=None if linear_bottleneck else act,
-                norm=norm,
-                bias=bias,
-            )
+            conv_norm_act(spatial_dims, hidden, out_channels, 1, act=None if linear_bottleneck else act, norm=norm)
         )
         self.block = nn.Sequential(*layers)
 

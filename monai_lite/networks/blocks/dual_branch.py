@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv, Pool
 from monai.networks.layers.utils import get_act_layer
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
 from monai_lite.networks.blocks.dynamic import dynamic_convolution
+from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.validation import (
+    check_at_least,
+    check_odd,
+    check_positive,
+    check_probability,
+    check_spatial_dims,
+)
 
 __all__ = ["DualBranchFusion"]
 
@@ -71,20 +78,12 @@ class DualBranchFusion(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
+        check_spatial_dims(spatial_dims)
         out_channels = in_channels if out_channels is None else out_channels
-        if min(in_channels, out_channels, r) < 1:
-            raise ValueError(
-                f"in_channels, out_channels and r must be positive, got in_channels={in_channels} "
-                f"out_channels={out_channels} r={r}."
-            )
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size}.")
-        if context_dilation < 1:
-            raise ValueError(f"context_dilation must be >= 1, got context_dilation={context_dilation}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
+        check_positive(in_channels=in_channels, out_channels=out_channels, r=r)
+        check_odd(kernel_size=kernel_size)
+        check_at_least(1, context_dilation=context_dilation)
+        check_probability(dropout=dropout)
         conv = Conv[Conv.CONV, spatial_dims]
         c = in_channels
         self.use_residual = in_channels == out_channels
@@ -107,16 +106,7 @@ class DualBranchFusion(nn.Module):
             Pool[Pool.ADAPTIVEAVG, spatial_dims](1), conv(c, hidden, kernel_size=1), get_act_layer(act)
         )
         self.select = conv(hidden, 2 * c, kernel_size=1)
-        self.project = Convolution(
-            spatial_dims,
-            c,
-            out_channels,
-            kernel_size=1,
-            act=None,
-            norm=norm,
-            dropout=dropout if dropout > 0 else None,
-            bias=norm is None,
-        )
+        self.project = conv_norm_act(spatial_dims, c, out_channels, 1, act=None, norm=norm, dropout=dropout)
 
     def branch_weights(self, detail: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """Convex branch weights ``(B, 2, C)`` (index 0: detail, 1: context) for the two branch outputs."""

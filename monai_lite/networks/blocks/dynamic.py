@@ -10,9 +10,17 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from monai.networks.blocks import ADN, Convolution
+from monai.networks.blocks import ADN
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
+from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.validation import (
+    check_at_least,
+    check_multiple_of,
+    check_odd,
+    check_positive,
+    check_spatial_dims,
+)
 
 __all__ = ["DynamicConv", "dynamic_convolution"]
 
@@ -95,22 +103,11 @@ class DynamicConv(nn.Module):
         bias: bool = False,
     ) -> None:
         super().__init__()
-        if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
-        if min(in_channels, out_channels, groups) < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"in_channels and out_channels must be positive multiples of groups, got in_channels={in_channels} "
-                f"out_channels={out_channels} groups={groups}."
-            )
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size}.")
-        if min(strides, dilation, num_kernels, reduction) < 1:
-            raise ValueError(
-                f"strides, dilation, num_kernels and reduction must be >= 1, got strides={strides} "
-                f"dilation={dilation} num_kernels={num_kernels} reduction={reduction}."
-            )
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got temperature={temperature}.")
+        check_spatial_dims(spatial_dims)
+        check_multiple_of("groups", groups, in_channels=in_channels, out_channels=out_channels)
+        check_odd(kernel_size=kernel_size)
+        check_at_least(1, strides=strides, dilation=dilation, num_kernels=num_kernels, reduction=reduction)
+        check_positive(temperature=temperature)
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -199,21 +196,18 @@ def dynamic_convolution(
         >>> dw = dynamic_convolution(2, 64, 64, groups=64, num_kernels=4)   # dynamic depthwise + BN + SiLU
         >>> static = dynamic_convolution(3, 16, 32, num_kernels=0)           # plain MONAI Convolution
     """
-    if num_kernels < 0:
-        raise ValueError(f"num_kernels must be >= 0 (0 = static convolution), got num_kernels={num_kernels}.")
-    bias = norm is None
+    check_at_least(0, hint="0 = static convolution", num_kernels=num_kernels)
     if num_kernels == 0:
-        return Convolution(
+        return conv_norm_act(
             spatial_dims,
             in_channels,
             out_channels,
+            kernel_size,
             strides=strides,
-            kernel_size=kernel_size,
             dilation=dilation,
             groups=groups,
             act=act,
             norm=norm,
-            bias=bias,
         )
     conv = DynamicConv(
         spatial_dims,
@@ -224,7 +218,7 @@ def dynamic_convolution(
         dilation=dilation,
         groups=groups,
         num_kernels=num_kernels,
-        bias=bias,
+        bias=norm is None,
     )
     if act is None and norm is None:
         return nn.Sequential(OrderedDict([("conv", conv)]))

@@ -9,10 +9,12 @@ from typing import List
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from monai.networks.blocks import ChannelSELayer, Convolution
+from monai.networks.blocks import ChannelSELayer
 from monai.networks.layers.factories import Conv
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
+from monai_lite.networks.blocks.factories import conv_norm_act, linear_interp_mode
+from monai_lite.networks.blocks.validation import check_at_least, check_positive, check_spatial_dims, check_widths
 
 __all__ = ["GatedMultiScaleFusion"]
 
@@ -75,27 +77,20 @@ class GatedMultiScaleFusion(nn.Module):
         norm: tuple | str = "batch",
     ) -> None:
         super().__init__()
-        if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
+        check_spatial_dims(spatial_dims)
         in_channels = tuple(int(c) for c in in_channels)
-        if len(in_channels) == 0 or min(in_channels) < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels must be a non-empty sequence of positive counts and out_channels positive, got "
-                f"in_channels={in_channels} out_channels={out_channels}."
-            )
-        if reduction < 1:
-            raise ValueError(f"reduction must be >= 1, got reduction={reduction}.")
+        check_widths("in_channels", in_channels, what="counts")
+        check_positive(out_channels=out_channels)
+        check_at_least(1, reduction=reduction)
         conv = Conv[Conv.CONV, spatial_dims]
-        self.interp_mode = ("linear", "bilinear", "trilinear")[spatial_dims - 1]
+        self.interp_mode = linear_interp_mode(spatial_dims)
         self.n_inputs = len(in_channels)
         self.lateral = nn.ModuleList()
         for c in in_channels:
             if c == out_channels and not project_all:
                 self.lateral.append(nn.Identity())
             else:
-                self.lateral.append(
-                    Convolution(spatial_dims, c, out_channels, kernel_size=1, act=act, norm=norm, bias=norm is None)
-                )
+                self.lateral.append(conv_norm_act(spatial_dims, c, out_channels, 1, act=act, norm=norm))
         self.gate = nn.ModuleList(
             [conv(out_channels, self.n_inputs, kernel_size=1, bias=k == 0) for k in range(self.n_inputs)]
         )

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
-from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv, Pool
 from monai.networks.layers.utils import get_act_layer
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
 from monai_lite.networks.blocks.conv import DepthwiseSeparableConv
+from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.validation import check_odd, check_positive, check_spatial_dims, check_widths
 
 __all__ = ["ASPP"]
 
@@ -71,41 +72,19 @@ class ASPP(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
+        check_spatial_dims(spatial_dims)
         branch_channels = max(out_channels // 4, 1) if branch_channels is None else branch_channels
-        if min(in_channels, out_channels, branch_channels) < 1:
-            raise ValueError(
-                f"channel counts must be positive, got in_channels={in_channels} out_channels={out_channels} "
-                f"branch_channels={branch_channels}."
-            )
+        check_positive(in_channels=in_channels, out_channels=out_channels, branch_channels=branch_channels)
         dilations = tuple(int(d) for d in dilations)
-        if len(dilations) == 0 or min(dilations) < 1:
-            raise ValueError(f"dilations must be a non-empty sequence of rates >= 1, got dilations={dilations}.")
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd integer, got kernel_size={kernel_size}.")
-        bias = norm is None
-        self.branches = nn.ModuleList()
-        for d in dilations:
-            if separable:
-                self.branches.append(
-                    DepthwiseSeparableConv(
-                        spatial_dims, in_channels, branch_channels, kernel_size, dilation=d, act=act, norm=norm
-                    )
-                )
-            else:
-                self.branches.append(
-                    Convolution(
-                        spatial_dims,
-                        in_channels,
-                        branch_channels,
-                        kernel_size=kernel_size,
-                        dilation=d,
-                        act=act,
-                        norm=norm,
-                        bias=bias,
-                    )
-                )
+        check_widths("dilations", dilations, what="rates")
+        check_odd(kernel_size=kernel_size)
+        make_branch = DepthwiseSeparableConv if separable else conv_norm_act
+        self.branches = nn.ModuleList(
+            [
+                make_branch(spatial_dims, in_channels, branch_channels, kernel_size, dilation=d, act=act, norm=norm)
+                for d in dilations
+            ]
+        )
         self.image_pooling = image_pooling
         self.pool = (
             nn.Sequential(
@@ -117,15 +96,8 @@ class ASPP(nn.Module):
             else nn.Identity()
         )
         n_branches = len(dilations) + (1 if image_pooling else 0)
-        self.project = Convolution(
-            spatial_dims,
-            n_branches * branch_channels,
-            out_channels,
-            kernel_size=1,
-            act=act,
-            norm=norm,
-            dropout=dropout if dropout > 0 else None,
-            bias=bias,
+        self.project = conv_norm_act(
+            spatial_dims, n_branches * branch_channels, out_channels, 1, act=act, norm=norm, dropout=dropout
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

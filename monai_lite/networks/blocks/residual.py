@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from monai.networks.blocks import Convolution
 from monai.networks.layers.utils import get_act_layer
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
 from monai_lite.networks.blocks.attention import ChannelAttention, SpatialAttention
+from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.validation import (
+    check_at_least,
+    check_odd,
+    check_positive,
+    check_probability,
+    check_spatial_dims,
+)
 
 __all__ = ["ResidualDualAttentionBlock"]
 
@@ -72,35 +79,15 @@ class ResidualDualAttentionBlock(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(
-                f"in_channels and out_channels must be positive, got in_channels={in_channels} "
-                f"out_channels={out_channels}."
-            )
-        if strides < 1 or reduction < 1:
-            raise ValueError(f"strides and reduction must be >= 1, got strides={strides} reduction={reduction}.")
-        for name, k in (("kernel_size", kernel_size), ("spatial_kernel_size", spatial_kernel_size)):
-            if k < 1 or k % 2 == 0:
-                raise ValueError(f"{name} must be a positive odd integer, got {name}={k}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got dropout={dropout}.")
-        bias = norm is None
-        self.conv1 = Convolution(
-            spatial_dims,
-            in_channels,
-            out_channels,
-            strides=strides,
-            kernel_size=kernel_size,
-            act=act,
-            norm=norm,
-            dropout=dropout if dropout > 0 else None,
-            bias=bias,
+        check_spatial_dims(spatial_dims)
+        check_positive(in_channels=in_channels, out_channels=out_channels)
+        check_at_least(1, strides=strides, reduction=reduction)
+        check_odd(kernel_size=kernel_size, spatial_kernel_size=spatial_kernel_size)
+        check_probability(dropout=dropout)
+        self.conv1 = conv_norm_act(
+            spatial_dims, in_channels, out_channels, kernel_size, strides=strides, act=act, norm=norm, dropout=dropout
         )
-        self.conv2 = Convolution(
-            spatial_dims, out_channels, out_channels, kernel_size=kernel_size, act=None, norm=norm, bias=bias
-        )
+        self.conv2 = conv_norm_act(spatial_dims, out_channels, out_channels, kernel_size, act=None, norm=norm)
         self.channel_attention = (
             ChannelAttention(spatial_dims, out_channels, r=reduction, act=act) if use_channel_attention else None
         )
@@ -109,9 +96,7 @@ class ResidualDualAttentionBlock(nn.Module):
         )
         needs_projection = strides != 1 or in_channels != out_channels
         self.shortcut = (
-            Convolution(
-                spatial_dims, in_channels, out_channels, strides=strides, kernel_size=1, act=None, norm=norm, bias=bias
-            )
+            conv_norm_act(spatial_dims, in_channels, out_channels, 1, strides=strides, act=None, norm=norm)
             if needs_projection
             else None
         )

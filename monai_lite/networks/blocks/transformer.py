@@ -23,6 +23,14 @@ from monai.networks.layers.factories import Conv
 from monai.networks.layers.utils import get_act_layer
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
+from monai_lite.networks.blocks.factories import linear_interp_mode
+from monai_lite.networks.blocks.validation import (
+    check_choice,
+    check_multiple_of,
+    check_positive,
+    check_probability,
+    check_spatial_dims,
+)
 
 __all__ = [
     "sincos_position_encoding",
@@ -109,13 +117,8 @@ class MultiHeadSelfAttention(nn.Module):
 
     def __init__(self, hidden_size: int, num_heads: int, dropout_rate: float = 0.0, qkv_bias: bool = False) -> None:
         super().__init__()
-        if hidden_size < 1 or num_heads < 1 or hidden_size % num_heads != 0:
-            raise ValueError(
-                f"hidden_size must be a positive multiple of num_heads, got hidden_size={hidden_size} "
-                f"num_heads={num_heads}."
-            )
-        if not 0.0 <= dropout_rate < 1.0:
-            raise ValueError(f"dropout_rate must be in [0, 1), got dropout_rate={dropout_rate}.")
+        check_multiple_of("num_heads", num_heads, hidden_size=hidden_size)
+        check_probability(dropout_rate=dropout_rate)
         self.num_heads = num_heads
         self.head_dim = hidden_size // num_heads
         self.dropout_rate = dropout_rate
@@ -160,8 +163,7 @@ class TransformerLayer(nn.Module):
         self, hidden_size: int, mlp_dim: int, num_heads: int, dropout_rate: float = 0.0, qkv_bias: bool = False
     ) -> None:
         super().__init__()
-        if mlp_dim < 1:
-            raise ValueError(f"mlp_dim must be positive, got mlp_dim={mlp_dim}.")
+        check_positive(mlp_dim=mlp_dim)
         self.norm1 = nn.LayerNorm(hidden_size)
         self.attn = MultiHeadSelfAttention(hidden_size, num_heads, dropout_rate=dropout_rate, qkv_bias=qkv_bias)
         self.norm2 = nn.LayerNorm(hidden_size)
@@ -224,16 +226,15 @@ class TransformerBottleneck(nn.Module):
         qkv_bias: bool = False,
     ) -> None:
         super().__init__()
-        if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
-        if in_channels < 1 or hidden_size < 1 or num_layers < 1 or pos_grid_size < 1 or mlp_ratio <= 0:
-            raise ValueError(
-                "in_channels, hidden_size, num_layers, pos_grid_size and mlp_ratio must be positive, got "
-                f"in_channels={in_channels} hidden_size={hidden_size} num_layers={num_layers} "
-                f"pos_grid_size={pos_grid_size} mlp_ratio={mlp_ratio}."
-            )
-        if pos_embed not in _POS_EMBED:
-            raise ValueError(f"pos_embed must be one of {_POS_EMBED}, got pos_embed={pos_embed!r}.")
+        check_spatial_dims(spatial_dims)
+        check_positive(
+            in_channels=in_channels,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            pos_grid_size=pos_grid_size,
+            mlp_ratio=mlp_ratio,
+        )
+        check_choice("pos_embed", pos_embed, _POS_EMBED)
         if pos_embed != "none" and hidden_size < 2 * spatial_dims:
             raise ValueError(
                 f"hidden_size must be >= 2 * spatial_dims for a sinusoidal encoding, got hidden_size={hidden_size} "
@@ -242,7 +243,7 @@ class TransformerBottleneck(nn.Module):
         self.spatial_dims = spatial_dims
         self.hidden_size = hidden_size
         self.use_sincos = pos_embed == "sincos"
-        self.interp_mode = ("linear", "bilinear", "trilinear")[spatial_dims - 1]
+        self.interp_mode = linear_interp_mode(spatial_dims)
         self.proj = nn.Linear(in_channels, hidden_size)
         self.pos_embedding: Optional[nn.Parameter]  # noqa: UP045
         if pos_embed == "learnable":
@@ -310,14 +311,9 @@ class LocalGlobalFusion(nn.Module):
         act: tuple | str = "relu",
     ) -> None:
         super().__init__()
-        if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got spatial_dims={spatial_dims}.")
+        check_spatial_dims(spatial_dims)
         out_channels = conv_channels if out_channels is None else out_channels
-        if min(conv_channels, trans_channels, out_channels) < 1:
-            raise ValueError(
-                f"channel counts must be positive, got conv_channels={conv_channels} "
-                f"trans_channels={trans_channels} out_channels={out_channels}."
-            )
+        check_positive(conv_channels=conv_channels, trans_channels=trans_channels, out_channels=out_channels)
         conv = Conv[Conv.CONV, spatial_dims]
         self.spatial_dims = spatial_dims
         self.align_conv = conv(conv_channels, out_channels, 1) if conv_channels != out_channels else nn.Identity()
