@@ -48,7 +48,16 @@ import torch
 from monai_lite.benchmark import measure
 from monai_lite.benchmark.zoo import BASELINE, get_model, list_models
 
-__all__ = ["DEFAULT_REPEATS", "DEFAULT_WARMUP", "IO_CHANNELS", "add_parser", "render_markdown", "run_efficiency", "select_models"]
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_REPEATS",
+    "DEFAULT_WARMUP",
+    "IO_CHANNELS",
+    "add_parser",
+    "render_markdown",
+    "run_efficiency",
+    "select_models",
+]
 
 #: Timed calls and warm-up calls per spatial dimension when not given.
 DEFAULT_REPEATS = {2: 10, 3: 3}
@@ -113,6 +122,7 @@ def _measure_one(
     example = torch.rand(shape, generator=torch.Generator().manual_seed(0))
 
     gc.collect()
+    measure.release_free_memory()
     before = measure.current_rss_bytes()
     row["rss_reset"] = measure.reset_peak_rss()
     reference = None
@@ -220,7 +230,9 @@ def run_efficiency(
             import onnx as _onnx  # noqa: F401
             import onnxruntime as _ort  # noqa: F401
         except ImportError as err:
-            raise ValueError(f"ONNX benchmarking needs onnx and onnxruntime (pip install 'monai-lite[export]'), or pass --no-onnx: {err}.") from err
+            raise ValueError(
+                f"ONNX benchmarking needs onnx and onnxruntime (pip install 'monai-lite[export]') or --no-onnx: {err}."
+            ) from err
     jobs = [(d, name) for d in dims for name in select_models(models, d)]
     use_gpu = bool(gpu and torch.cuda.is_available())
     settings = {
@@ -236,8 +248,9 @@ def run_efficiency(
         "baseline": BASELINE,
         "macs": "torch.utils.flop_counter.FlopCounterMode total FLOPs / 2 (convolutions, matrix products, attention)",
         "weights": "bytes of torch.save(model.state_dict())",
-        "peak_rss": "VmHWM of /proc/self/status, reset per model via /proc/self/clear_refs, while the model runs; "
-        "rise = peak minus VmRSS just before the model's first call",
+        "peak_rss": "VmHWM of /proc/self/status, reset per model via /proc/self/clear_refs, over the model's timed "
+        "PyTorch calls; rise = that peak minus VmRSS just before them (after gc and malloc_trim). Memory the "
+        "allocator kept from earlier models can be reused, so the rise is a lower bound of the model's working memory",
     }
 
     previous_threads = torch.get_num_threads()
@@ -307,7 +320,7 @@ COLUMNS = {
     "ORT p90 (ms)": lambda r: _fmt(_lat(r, "latency_onnxruntime", "p90_ms")),
     "ORT max abs diff": lambda r: "" if r.get("onnx_max_abs_diff") is None else f"{r['onnx_max_abs_diff']:.1e}",
     "GPU median (ms)": lambda r: _fmt(_lat(r, "latency_gpu", "median_ms"), 2),
-    "notes": lambda r: "; ".join(f"{step} failed: {why}".replace("|", "/") for step, why in r.get("errors", {}).items()),
+    "notes": lambda r: "; ".join(f"{step} failed: {why}".replace("|", "/") for step, why in r["errors"].items()),
 }
 
 
@@ -328,7 +341,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# monai-lite efficiency benchmark",
         "",
-        "Written by `monai-lite benchmark efficiency`; every number below comes from `efficiency.json` beside this file.",
+        "Written by `monai-lite benchmark efficiency`; every number below comes from `efficiency.json` beside it.",
         "",
         f"- CPU: {m['cpu_model']}, {m['cpu_count']} logical cores visible; {m['platform']}",
         f"- load average (1/5/15 min) at start {m.get('load_average')}, at end {m.get('load_average_end')}"
@@ -336,13 +349,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- python {m['python']}, torch {m['torch']}, monai {m['monai']}, onnxruntime {m.get('onnxruntime')}, "
         f"onnx {m.get('onnx')}; CUDA: {m.get('cuda_device') or 'none'}",
         f"- threads: torch.set_num_threads({s['threads']}) (inter-op {m['torch_num_interop_threads']}); "
-        f"ONNX Runtime intra-op {s['threads']}, inter-op 1",
+        f"ONNX Runtime intra-op {s['threads']}, inter-op 1; OpenMP environment {m.get('omp_env')}",
         f"- batch {s['batch_size']}; eval mode, torch.no_grad; random weights, input uniform in [0, 1)",
         f"- latency: median and p90 over the timed calls after warm-up; repeats {s['repeats']}, warm-up {s['warmup']}; "
         f"`x {s['baseline']}` = CPU median / {s['baseline']}'s CPU median in this run",
         f"- MACs: {s['macs']}",
         f"- weights: {s['weights']}",
-        f"- peak RSS: {s['peak_rss']} (it includes the Python, torch and MONAI resident baseline)",
+        f"- peak RSS: {s['peak_rss']}; the peak includes the resident Python, torch and MONAI baseline",
         "- ORT max abs diff: largest |ONNX Runtime output - PyTorch output| on the same input",
         f"- total time {report['duration_s']:.0f} s",
     ]
@@ -389,10 +402,12 @@ def add_parser(kinds) -> argparse.ArgumentParser:
         "efficiency", help="parameters, MACs, weight size, CPU/ONNX Runtime/GPU latency and peak memory of every model"
     )
     sub.add_argument("-o", "--output", required=True, help="[REQUIRED] folder for efficiency.md and efficiency.json")
-    sub.add_argument("--dims", type=int, nargs="+", default=[2, 3], choices=[2, 3], help="[OPTIONAL] spatial dimensions. Default: 2 3")
+    sub.add_argument(
+        "--dims", type=int, nargs="+", default=[2, 3], choices=[2, 3], help="[OPTIONAL] spatial dimensions. Default: 2 3"
+    )
     sub.add_argument("--threads", type=int, default=2, help="[OPTIONAL] torch and ONNX Runtime CPU threads. Default: 2")
-    sub.add_argument("--repeats", type=int, default=None, help="[OPTIONAL] timed calls per model. Default: 10 in 2D, 3 in 3D")
-    sub.add_argument("--warmup", type=int, default=None, help="[OPTIONAL] untimed calls first. Default: 2 in 2D, 1 in 3D")
+    sub.add_argument("--repeats", type=int, default=None, help="[OPTIONAL] timed calls. Default: 10 in 2D, 3 in 3D")
+    sub.add_argument("--warmup", type=int, default=None, help="[OPTIONAL] untimed calls. Default: 2 in 2D, 1 in 3D")
     sub.add_argument("--models", nargs="+", default=None, metavar="NAME",
                      help=f"[OPTIONAL] zoo names or patterns, e.g. 'lacnet*'; {BASELINE} is always added. "
                      f"Default: all ({', '.join(list_models())})")

@@ -15,6 +15,7 @@ Each function does one measurement and returns plain numbers, so other benchmark
 - :func:`reset_peak_rss` / :func:`peak_rss_bytes` / :func:`current_rss_bytes`: the process's resident-memory
   high-water mark (``VmHWM`` in ``/proc/self/status``), which Linux lets a process reset (``clear_refs``), so a
   peak can be attributed to one model; elsewhere ``resource.ru_maxrss`` (never reset) is the fallback.
+  :func:`release_free_memory` returns freed heap memory to the OS first, so earlier models weigh less on it.
 - :func:`machine_info`: CPU model, core count and library versions, for the report header.
 
 Example::
@@ -31,12 +32,12 @@ Example::
 
 from __future__ import annotations
 
-import io
 import os
 import platform
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +58,7 @@ __all__ = [
     "mib",
     "onnxruntime_latency",
     "peak_rss_bytes",
+    "release_free_memory",
     "reset_peak_rss",
     "weight_file_bytes",
 ]
@@ -140,16 +142,20 @@ def count_macs(model: nn.Module, example: torch.Tensor) -> int:
 
 
 def weight_file_bytes(model: nn.Module) -> int:
-    """Size in bytes of the file ``torch.save(model.state_dict(), path)`` writes (serialised in memory).
+    """Size in bytes of ``model.pt`` written by ``torch.save(model.state_dict(), ...)``, as a bundle ships it.
+
+    The file goes to a temporary folder that is removed (the archive's inner names depend on the file name, so an
+    in-memory buffer would differ by a few bytes).
 
     Example::
 
         >>> weight_file_bytes(torch.nn.Linear(256, 256)) > 256 * 257 * 4
         True
     """
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getbuffer().nbytes
+    with tempfile.TemporaryDirectory(prefix="monai-lite-weights-") as folder:
+        path = Path(folder) / "model.pt"
+        torch.save(model.state_dict(), path)
+        return path.stat().st_size
 
 
 def _sync(device: torch.device) -> None:
@@ -193,7 +199,9 @@ def measure_latency(model: nn.Module, example: torch.Tensor, repeats: int = 10, 
     return LatencyStats.from_samples(samples, warmup)
 
 
-def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike, opset_version: int | None = None) -> Path:
+def export_onnx(
+    model: nn.Module, example: torch.Tensor, path: str | os.PathLike, opset_version: int | None = None
+) -> Path:
     """Export ``model`` (eval mode) to ONNX at ``path`` with input ``"image"`` and output ``"pred"``, fixed shapes.
 
     Uses PyTorch's TorchScript-based exporter (``dynamo=False``), which handles every zoo model that runs in
@@ -230,7 +238,8 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
                 # the TorchScript exporter warns that it is deprecated and about traced shape arithmetic;
                 # the parity check, not the warning, decides whether an export is usable.
                 warnings.simplefilter("ignore")
-                kwargs = {"optimize": True} if dynamo else {}
+                # weights inside the .onnx (under 2 GB here), so renaming the file moves the whole model
+                kwargs = {"optimize": True, "external_data": False} if dynamo else {}
                 torch.onnx.export(
                     model, (example,), str(tmp), input_names=["image"], output_names=["pred"],
                     opset_version=opset_version, dynamo=dynamo, **kwargs,
@@ -238,7 +247,8 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: str | os.PathLike
             os.replace(tmp, path)
             return path
         except Exception as err:  # noqa: BLE001 - collected and re-raised with both reasons below
-            reasons.append(f"{'dynamo' if dynamo else 'torchscript'} exporter: {type(err).__name__}: {_first_line(err)}")
+            exporter = "dynamo" if dynamo else "torchscript"
+            reasons.append(f"{exporter} exporter: {type(err).__name__}: {_first_line(err)}")
         finally:
             if tmp.exists():
                 tmp.unlink()
@@ -307,6 +317,25 @@ def _status_kib(field_name: str) -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def release_free_memory() -> bool:
+    """Hand memory that freed tensors left in the C heap back to the OS (glibc ``malloc_trim``), so that the
+    resident memory before the next model does not include the previous model's freed activations.
+
+    Returns:
+        True when ``malloc_trim`` was called, False where there is no glibc (nothing done).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        libc.malloc_trim(0)
+        return True
+    except (OSError, AttributeError):
+        return False
 
 
 def reset_peak_rss() -> bool:
@@ -384,6 +413,9 @@ def machine_info() -> dict[str, Any]:
         "torch_num_interop_threads": torch.get_num_interop_threads(),
         "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        # OpenMP's wait policy decides how torch's threads behave when other processes load the cores
+        "omp_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ}
+        or None,
     }
 
 

@@ -92,10 +92,12 @@ class ZooModel:
         Example::
 
             >>> get_model("msaunet-w0.5").network_def(3, 1, 3)
-            {'_target_': 'monai_lite.networks.MSAUNet', 'spatial_dims': 3, 'in_channels': 1, 'out_channels': 3, 'width_multiplier': 0.5}
+            {'_target_': 'monai_lite.networks.MSAUNet', 'spatial_dims': 3, 'in_channels': 1, 'out_channels': 3, \
+'width_multiplier': 0.5}
         """
         if spatial_dims not in self.dims:
-            raise ValueError(f"zoo model {self.name!r} is benchmarked in {self.dims}-D only, got spatial_dims={spatial_dims}.")
+            dims = " and ".join(f"{d}D" for d in self.dims)
+            raise ValueError(f"zoo model {self.name!r} is benchmarked in {dims} only, got spatial_dims={spatial_dims}.")
         config: dict[str, Any] = {
             "_target_": self.target,
             "spatial_dims": spatial_dims,
@@ -155,7 +157,9 @@ def _ours() -> list[ZooModel]:
         for flag in flags:
             short = flag.removeprefix("use_").replace("_", "-")
             models.append(
-                ZooModel(f"{network}-no-{short}", "monai-lite", network, target, {flag: False}, description=f"{flag}=False")
+                ZooModel(
+                    f"{network}-no-{short}", "monai-lite", network, target, {flag: False}, description=f"{flag}=False"
+                )
             )
         if network == "lacnet":
             both = {"use_attention": False, "lightweight_conv": False}
@@ -167,7 +171,10 @@ def _ours() -> list[ZooModel]:
             )
         if network == "msaunet":
             models.append(
-                ZooModel("msaunet-w0.5", "monai-lite", network, target, {"width_multiplier": 0.5}, description="width_multiplier=0.5")
+                ZooModel(
+                    "msaunet-w0.5", "monai-lite", network, target, {"width_multiplier": 0.5},
+                    description="width_multiplier=0.5",
+                )
             )
     return models
 

@@ -23,6 +23,7 @@ from monai_lite.networks.blocks import (
 )
 from monai_lite.networks.blocks.decoder import pointwise_linear_upsample
 from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.memory_format import fast_conv_layout
 from monai_lite.networks.blocks.validation import (
     check_at_least,
     check_multiple_of,
@@ -78,7 +79,7 @@ class _ResidualBlock(nn.Module):
         self.dropout: nn.Module = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        r = self.attention(self.conv2(self.conv1(x)))
+        r = self.attention(self.conv2(fast_conv_layout(self.conv1(x))))
         return self.dropout(self.act(r + self.shortcut(x)))
 
 

@@ -18,6 +18,7 @@ from monai_lite.networks.blocks import (
     DualBranchFusion,
     MBConv,
     SpatialAttention,
+    fast_conv_layout,
 )
 from monai_lite.networks.blocks.decoder import pointwise_linear_upsample
 from monai_lite.networks.blocks.factories import linear_interp_mode, stack_blocks
@@ -84,7 +85,7 @@ class _DecoderStage(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        return self.attention(self.fuse(torch.cat([self.up(x), skip], dim=1)))
+        return self.attention(self.fuse(torch.cat([self.up(fast_conv_layout(x)), skip], dim=1)))
 
 
 @register_network("lightawnet")

@@ -18,6 +18,7 @@ from monai_lite.networks.blocks.dual_branch import DualBranchFusion
 from monai_lite.networks.blocks.dynamic import DynamicConv, dynamic_convolution
 from monai_lite.networks.blocks.fusion import GatedMultiScaleFusion
 from monai_lite.networks.blocks.multiscale import ASPP
+from monai_lite.networks.blocks.memory_format import fast_conv_layout
 from monai_lite.networks.blocks.pad_crop import PAD_MODES, crop_to_size, pad_to_multiple
 from monai_lite.networks.blocks.residual import ResidualDualAttentionBlock
 from monai_lite.networks.blocks.transformer import (
@@ -47,6 +48,7 @@ __all__ = [
     "TransformerBottleneck",
     "TransformerLayer",
     "UpFuse",
+    "fast_conv_layout",
     "boundary_kernels",
     "dynamic_convolution",
     "crop_to_size",

@@ -8,6 +8,7 @@ import torch.nn as nn
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
 from monai_lite.networks.blocks.dynamic import dynamic_convolution
 from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.memory_format import fast_conv_layout
 from monai_lite.networks.blocks.validation import check_at_least, check_odd, check_positive, check_spatial_dims
 
 __all__ = ["DepthwiseSeparableConv", "MBConv"]
@@ -80,7 +81,7 @@ class DepthwiseSeparableConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, *spatial)`` -> ``(B, out_channels, *spatial / strides)``."""
-        return self.pointwise(self.depthwise(x))
+        return self.pointwise(self.depthwise(fast_conv_layout(x)))
 
 
 class MBConv(nn.Module):
@@ -163,7 +164,7 @@ class MBConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, *spatial)`` -> ``(B, out_channels, *ceil(spatial / strides))``."""
-        out = self.block(x)
+        out = self.block(fast_conv_layout(x))
         if self.use_residual:
             out = out + x
         return out

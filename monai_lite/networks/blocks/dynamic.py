@@ -14,6 +14,7 @@ from monai.networks.blocks import ADN
 
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
 from monai_lite.networks.blocks.factories import conv_norm_act
+from monai_lite.networks.blocks.memory_format import fast_conv_layout
 from monai_lite.networks.blocks.validation import (
     check_at_least,
     check_multiple_of,
@@ -146,7 +147,7 @@ class DynamicConv(nn.Module):
         kernel_bias = self.bias
         if kernel_bias is not None:
             bias = torch.mm(pi, kernel_bias).reshape(b * self.out_channels)
-        x = x.reshape([1, b * self.in_channels] + list(x.shape[2:]))
+        x = fast_conv_layout(x.reshape([1, b * self.in_channels] + list(x.shape[2:])))
         groups = b * self.groups
         if self.spatial_dims == 1:
             y = F.conv1d(x, weight, bias, self.stride, self.padding, self.dilation, groups)
