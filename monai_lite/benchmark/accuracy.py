@@ -56,11 +56,9 @@ import gc
 import json
 import logging
 import math
-import os
 import shutil
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -191,17 +189,6 @@ def _recipe_overrides(zoo_model: Any, recipe: str) -> dict[str, Any]:
     if recipe == "paper" and zoo_model.family == "monai-lite" and zoo_model.network in list_bundles():
         return {"val_interval": 1}
     return dict(COMMON_RECIPE)
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -500,7 +487,9 @@ def write_markdown(results: Mapping[str, Any], path: str | Path) -> Path:
         "",
     ]
     path = Path(path)
-    _write_text(path, "\n".join(lines))
+    from monai_lite.engine.atomic import atomic_write_text
+
+    atomic_write_text(path, "\n".join(lines))
     return path
 
 

@@ -47,6 +47,7 @@ import torch
 
 from monai_lite.benchmark import measure
 from monai_lite.benchmark.zoo import BASELINE, get_model, list_models
+from monai_lite.engine.atomic import atomic_write_text
 
 __all__ = [
     "COLUMNS",
@@ -284,15 +285,9 @@ def run_efficiency(
     report = {"machine": machine, "settings": settings, "results": results, "duration_s": time.perf_counter() - started}
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(output_dir / "efficiency.json", json.dumps(report, indent=2) + "\n")
-    _write_atomic(output_dir / "efficiency.md", render_markdown(report))
+    atomic_write_text(output_dir / "efficiency.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(output_dir / "efficiency.md", render_markdown(report))
     return report
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

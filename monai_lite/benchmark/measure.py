@@ -47,6 +47,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from monai_lite.engine.atomic import atomic_path
+
 __all__ = [
     "LatencyStats",
     "count_macs",
@@ -229,12 +231,11 @@ def export_onnx(
     import warnings
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     model.eval()
     reasons = []
     for dynamo in (False, True):
         try:
-            with torch.no_grad(), warnings.catch_warnings():
+            with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
                 # the TorchScript exporter warns that it is deprecated and about traced shape arithmetic;
                 # the parity check, not the warning, decides whether an export is usable.
                 warnings.simplefilter("ignore")
@@ -244,16 +245,13 @@ def export_onnx(
                     model, (example,), str(tmp), input_names=["image"], output_names=["pred"],
                     opset_version=opset_version, dynamo=dynamo, **kwargs,
                 )
-            os.replace(tmp, path)
             return path
         except Exception as err:  # noqa: BLE001 - collected and re-raised with both reasons below
             exporter = "dynamo" if dynamo else "torchscript"
             reasons.append(f"{exporter} exporter: {type(err).__name__}: {_first_line(err)}")
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-            for extra in path.parent.glob(f".{path.name}.{os.getpid()}.tmp*"):
-                extra.unlink()
+        finally:  # files an exporter may write beside its output (external weights)
+            for extra in path.parent.glob(f".{path.name}.*.tmp.onnx?*"):
+                extra.unlink(missing_ok=True)
     raise RuntimeError("ONNX export failed; " + "; ".join(reasons))
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from monai_lite.engine.atomic import atomic_path
 
 __all__ = ["PlotPoint", "plot_accuracy_vs_latency"]
 
@@ -108,11 +109,6 @@ def plot_accuracy_vs_latency(
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    try:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return path

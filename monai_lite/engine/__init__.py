@@ -33,7 +33,7 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 
 from __future__ import annotations
 
-from monai_lite.engine.atomic import AtomicDiskSaver, atomic_save
+from monai_lite.engine.atomic import AtomicDiskSaver, atomic_path, atomic_save, atomic_write_text
 from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
 from monai_lite.engine.clipping import GradientClipping
@@ -62,7 +62,9 @@ __all__ = [
     "TrainingCheckpoint",
     "WallClockBudget",
     "WeightedDiceCELoss",
+    "atomic_path",
     "atomic_save",
+    "atomic_write_text",
     "cosine_with_warmup",
     "optimizer_steps_now",
     "optimizer_steps_per_epoch",

@@ -7,14 +7,17 @@ later fails to load, and a resume must never meet one. MONAI's ``CheckpointSaver
 writing the new one, so a kill in between leaves no checkpoint at all. :func:`atomic_save` writes to a temporary
 file in the same folder, flushes it to disk, and ``os.replace``-s it onto the target: on POSIX and Windows the
 target is at every moment either the complete old file or the complete new one. :class:`AtomicDiskSaver` is the same
-as an ignite save handler, for ``ignite.handlers.Checkpoint``.
+as an ignite save handler, for ``ignite.handlers.Checkpoint``. :func:`atomic_path` and :func:`atomic_write_text` give
+the same guarantee to every other file the project writes (reports, masks, exports, plots).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ import ignite.distributed as idist
 import torch
 from ignite.handlers.checkpoint import BaseSaveHandler
 
-__all__ = ["atomic_save", "AtomicDiskSaver"]
+__all__ = ["atomic_path", "atomic_save", "atomic_write_text", "AtomicDiskSaver"]
 
 
 def _new_file_mode(path: Path) -> int:
@@ -82,6 +85,49 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` to write to; on success it is renamed onto ``path``, on failure removed.
+
+    The temporary name keeps the target's ending (``.nii.gz``, ``.png``, ``.onnx``, ...), so writers that pick the
+    format from the file name write the right one. The file gets the permissions a new file would get (or the old
+    file's). Unlike :func:`atomic_save` nothing is fsynced: for reports and predictions a rename that readers never
+    see half done is the point, not durability across a power cut.
+
+    Args:
+        path: the final file; its folder is created if needed.
+
+    Yields:
+        The temporary path.
+
+    Raises:
+        Whatever the writing raises; ``path`` is then left untouched and the temporary file removed.
+
+    Example::
+
+        with atomic_path("out/case_seg.png") as tmp:
+            Image.fromarray(mask).save(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _new_file_mode(path)
+    ending = ".nii.gz" if path.name.endswith(".nii.gz") else path.suffix
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp{ending}")
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8, line endings as given) to ``path`` through :func:`atomic_path`; returns ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")
+    return Path(path)
 
 
 class AtomicDiskSaver(BaseSaveHandler):

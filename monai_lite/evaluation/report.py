@@ -18,19 +18,17 @@ report. :func:`combine_reports` concatenates the CSVs of several report folders 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from monai_lite.engine.atomic import atomic_path, atomic_write_text
 from monai_lite.evaluation.metrics import METRICS, POLICIES
 
 __all__ = [
@@ -64,23 +62,6 @@ _PLOTTED = (("dice", "Dice"), ("iou", "IoU"), ("hd95", "HD95 (mm)"))
 _NUMERIC = (*METRICS, "gt_voxels", "pred_voxels", "voxels", "label")
 
 
-@contextlib.contextmanager
-def _atomic_target(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``, on failure removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    temporary = Path(name)
-    try:
-        yield temporary
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def check_output_dir(output_dir: str | Path, inputs: Sequence[str | Path]) -> None:
     """Refuse a report folder that is, or lies inside, one of the input folders (inputs are never written to).
 
@@ -92,11 +73,6 @@ def check_output_dir(output_dir: str | Path, inputs: Sequence[str | Path]) -> No
         source = Path(folder).resolve()
         if target == source or source in target.parents:
             raise ValueError(f"output folder {output_dir} is inside the input folder {folder}; inputs are never written to.")
-
-
-def _write_text(path: Path, text: str) -> None:
-    with _atomic_target(path) as temporary:
-        temporary.write_text(text, encoding="utf-8", newline="")
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -193,7 +169,7 @@ def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str) ->
             axes.set_ylim(-0.02, 1.02)
         axes.grid(axis="y", alpha=0.3)
     figure.suptitle(title)
-    with _atomic_target(path) as temporary:
+    with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=100)
 
 
@@ -223,8 +199,8 @@ def write_report(
     output_dir = Path(output_dir)
     summary = {**summarise(rows), "distance_unit": "mm", "empty_mask_policy": POLICY_TEXT, **dict(extra or {})}
     summary = _json_ready(summary)
-    _write_text(output_dir / CSV_NAME, _csv_text(rows))
-    _write_text(output_dir / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
+    atomic_write_text(output_dir / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     if plot:
         _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{summary['n_cases']} cases")
     return summary
@@ -312,8 +288,8 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
         **combined, "distance_unit": "mm", "empty_mask_policy": POLICY_TEXT, "folds": folds,
         "duplicate_cases": duplicates,
     })
-    _write_text(output_dir / CSV_NAME, _csv_text(rows))
-    _write_text(output_dir / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
+    atomic_write_text(output_dir / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     if plot:
         _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{len(folders)} folds, {len(rows)} rows")
     return summary

@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monai_lite.bundle.runner import resolve_bundle
+from monai_lite.engine.atomic import atomic_path
 
 __all__ = ["bundle_files", "export_bundle_onnx", "export_bundle_torchscript", "version_record"]
 
@@ -74,11 +75,6 @@ def _check_paths(filepath: str | os.PathLike, ckpt_file: str | os.PathLike, suff
     return filepath, ckpt_file
 
 
-def _temporary(filepath: Path) -> Path:
-    # same folder, so the final rename is atomic; keeps the suffix, which MONAI's savers look at
-    return filepath.with_name(f".{filepath.stem}.{os.getpid()}.tmp{filepath.suffix}")
-
-
 def export_bundle_torchscript(
     bundle: str | os.PathLike, filepath: str | os.PathLike, ckpt_file: str | os.PathLike, net_id: str = "network_def"
 ) -> Path:
@@ -102,14 +98,10 @@ def export_bundle_torchscript(
 
     _, meta, config = bundle_files(bundle)
     filepath, ckpt_file = _check_paths(filepath, ckpt_file, ".ts")
-    tmp = _temporary(filepath)
-    try:
+    with atomic_path(filepath) as tmp:  # keeps the .ts ending, which MONAI's saver looks at
         ckpt_export(
             net_id=net_id, filepath=str(tmp), ckpt_file=str(ckpt_file), meta_file=str(meta), config_file=str(config)
         )
-        os.replace(tmp, filepath)
-    finally:
-        tmp.unlink(missing_ok=True)
     return filepath
 
 
@@ -172,9 +164,8 @@ def export_bundle_onnx(
             f"input_shape must be [N, C] plus {spatial_dims} positive sizes for bundle {bundle}, "
             f"got {list(input_shape)}."
         )
-    tmp = _temporary(filepath)
     exporters = (False, True) if dynamo is None else (bool(dynamo),)
-    try:
+    with atomic_path(filepath) as tmp:
         for use_dynamo in exporters:
             try:
                 with warnings.catch_warnings():
@@ -197,7 +188,4 @@ def export_bundle_onnx(
             prop = model.metadata_props.add()
             prop.key, prop.value = key, value
         onnx.save(model, str(tmp))
-        os.replace(tmp, filepath)
-    finally:
-        tmp.unlink(missing_ok=True)
     return filepath

@@ -10,23 +10,22 @@
 * DICOM SEG (highdicom, the optional ``dicom-seg`` extra): one frame per source slice, one segment per label,
   referencing the source series; the label names come from the bundle metadata.
 
-Every writer goes through :func:`atomic_output`: the file appears complete or not at all.
+Every writer goes through :func:`monai_lite.engine.atomic_path`: the file appears complete or not at all.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from monai_lite.engine.atomic import atomic_path
+
 __all__ = [
-    "atomic_output",
     "write_json",
     "write_nifti",
     "write_png_mask",
@@ -52,36 +51,6 @@ _TYPE2_PATIENT_STUDY = (
 )
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` (same endings, so writers pick the format), then rename it onto ``path``.
-
-    Args:
-        path: the final file; its folder is created if needed.
-
-    Yields:
-        The temporary path to write to.
-
-    Raises:
-        Whatever the writing raises; the temporary file is then removed and ``path`` left untouched.
-
-    Example::
-
-        with atomic_output("out/case_seg.png") as tmp:
-            Image.fromarray(mask).save(tmp)
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    endings = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{endings}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_json(data: Any, path: str | os.PathLike) -> Path:
     """Write ``data`` as indented JSON, atomically.
 
@@ -100,7 +69,7 @@ def write_json(data: Any, path: str | os.PathLike) -> Path:
         raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, default=plain) + "\n")
     return path
 
@@ -122,7 +91,7 @@ def write_nifti(labels: np.ndarray, affine: np.ndarray, path: str | os.PathLike)
     writer = NibabelWriter(output_dtype=labels.dtype)
     writer.set_data_array(labels, channel_dim=None)
     writer.set_metadata({"affine": affine, "original_affine": affine}, resample=False)
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         writer.write(str(tmp), verbose=False)
     return Path(path)
 
@@ -143,7 +112,7 @@ def write_png_mask(labels: np.ndarray, path: str | os.PathLike, binary: bool) ->
     values = labels.astype(np.uint8) * (255 if binary else 1)
     writer = RowMajorPILWriter(output_dtype=np.uint8, scale=None)  # values are final: no [0, 1] clip and rescale
     writer.set_data_array(values, channel_dim=None)
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         writer.write(str(tmp))
     return Path(path)
 
@@ -194,7 +163,7 @@ def write_overlay(picture: np.ndarray, labels: np.ndarray, path: str | os.PathLi
         colour = colours[value - 1].astype(np.float32)
         rgb[region] = (1.0 - alpha) * rgb[region] + alpha * colour
         rgb[region & ~binary_erosion(region, border_value=0)] = colour
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         Image.fromarray(rgb.round().astype(np.uint8), mode="RGB").save(tmp)
     return Path(path)
 
@@ -318,7 +287,7 @@ def write_dicom_seg(
         device_serial_number="0",
         omit_empty_frames=False,
     )
-    with atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         seg.save_as(tmp)
     return Path(path)
 

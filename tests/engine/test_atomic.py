@@ -1,7 +1,8 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """Proves a checkpoint file is never half-written: a save that fails midway, or a process killed with SIGKILL while
 saving, leaves the previous complete checkpoint loadable; leftovers of killed saves are cleaned up; ignite's
-``Checkpoint`` with a fixed file name never deletes the old file before the new one is in place."""
+``Checkpoint`` with a fixed file name never deletes the old file before the new one is in place; the same holds for
+any other file written through ``atomic_path``/``atomic_write_text``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint
 
 import monai_lite.engine.atomic as atomic
-from monai_lite.engine import AtomicDiskSaver, atomic_save
+from monai_lite.engine import AtomicDiskSaver, atomic_path, atomic_save, atomic_write_text
 
 
 def test_failed_save_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,3 +110,20 @@ def test_ignite_checkpoint_with_a_fixed_name_keeps_one_complete_file(tmp_path: P
     assert removed, "ignite asked to remove the previous checkpoint"
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
     assert torch.load(tmp_path / "last.pt", weights_only=True)["weight"].eq(3.0).all()
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_path(tmp_path / "x_seg.nii.gz") as tmp:
+            assert tmp.name.endswith(".nii.gz") and tmp.parent == tmp_path
+            tmp.write_bytes(b"half")
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_text_replaces_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "report" / "summary.json"
+    atomic_write_text(target, "old\n")
+    atomic_write_text(target, "new\r\n")
+    assert target.read_bytes() == b"new\r\n", "line endings are written as given"
+    assert [p.name for p in target.parent.iterdir()] == ["summary.json"]

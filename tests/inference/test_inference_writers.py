@@ -17,7 +17,6 @@ from PIL import Image
 
 from monai_lite.data import load_dicom_series
 from monai_lite.inference.writers import (
-    atomic_output,
     dicom_seg_frames,
     write_dicom_seg,
     write_nifti,
@@ -98,12 +97,3 @@ def test_png_mask_and_overlay(tmp_path: Path) -> None:
         assert overlay.size == (64, 40) and overlay.mode == "RGB"
     with pytest.raises(ValueError, match="picture is"):
         write_overlay(asymmetric_picture(40, 64), labels.T, tmp_path / "bad.png")
-
-
-def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="disk full"):
-        with atomic_output(tmp_path / "x_seg.nii.gz") as tmp:
-            assert tmp.name.endswith(".nii.gz") and tmp.parent == tmp_path
-            tmp.write_bytes(b"half")
-            raise RuntimeError("disk full")
-    assert list(tmp_path.iterdir()) == []
