@@ -11,7 +11,8 @@ image size), seed and recipe, for the same wall-clock budget (``budget_minutes``
 1. evaluated on the fold's validation cases with its best checkpoint (``models/model.pt``, the epoch of highest
    validation Dice): predictions are mapped back to each mask's own grid with MONAI's ``Invertd`` and scored with
    :mod:`monai_lite.evaluation` (Dice, IoU, HD95 and its empty-mask policy), against the mask files themselves;
-2. measured on the CPU: parameters, MACs and latency at batch 1 and the training image size, with the thread count
+2. measured on the CPU: parameters, MACs and latency at batch 1 and the training image size (latency after
+   :func:`~monai_lite.networks.inference_prep.prepare_for_inference`, as ``monai-lite infer`` runs it), with the thread count
    recorded (:mod:`monai_lite.benchmark.measure`).
 
 Recipes (``recipe``):
@@ -364,6 +365,7 @@ def _measure(zoo_model: Any, spatial_dims: int, in_channels: int, out_channels: 
     import torch
 
     from monai_lite.benchmark.measure import count_macs, count_parameters, measure_latency
+    from monai_lite.networks.inference_prep import prepare_for_inference
 
     network = zoo_model.build(spatial_dims, in_channels, out_channels, spatial_size=image_size).cpu().eval()
     example = torch.randn(1, in_channels, *image_size)
@@ -372,8 +374,9 @@ def _measure(zoo_model: Any, spatial_dims: int, in_channels: int, out_channels: 
         torch.set_num_threads(int(threads))
     try:
         used = torch.get_num_threads()
-        latency = measure_latency(network, example, repeats=repeats, warmup=warmup)
         macs = count_macs(network, example)
+        # timed as `monai-lite infer` runs a model, the same preparation for every model of the comparison
+        latency = measure_latency(prepare_for_inference(network), example, repeats=repeats, warmup=warmup)
     finally:
         torch.set_num_threads(previous)
     stats = latency.to_dict()
@@ -482,8 +485,10 @@ def write_markdown(results: Mapping[str, Any], path: str | Path) -> Path:
         "the per-epoch validation; a budget spent mid-epoch ends that epoch early, validates it and stops.",
         "- HD95 is in pixels for 2D image files (spacing 1) and in mm for volumes; a missed or false-positive case "
         "scores the image diagonal.",
-        "- Latency is measured on a freshly built network (weights do not change the cost) with the thread count "
-        "shown, right after the model's training; numbers from other machines or thread counts do not compare.",
+        "- Latency is measured on a freshly built network (weights do not change the cost) after "
+        "`prepare_for_inference` (BatchNorm folding, in-place activations, channels-last weights; the same for "
+        "every model, as `monai-lite infer` runs it) with the thread count shown, right after the model's "
+        "training; numbers from other machines or thread counts do not compare.",
         "",
     ]
     path = Path(path)

@@ -8,7 +8,10 @@ and with the same thread count, so the ratios between models are fair:
 
 - parameters, MACs (``FlopCounterMode`` FLOPs / 2) and the size of the saved ``state_dict``;
 - PyTorch CPU latency (eval, ``no_grad``; median and p90 over ``repeats`` after ``warmup`` calls) and its ratio
-  to BasicUNet's median measured in the same run (BasicUNet is always measured);
+  to BasicUNet's median measured in the same run (BasicUNet is always measured), twice: as built, and after
+  :func:`monai_lite.networks.inference_prep.prepare_for_inference` (BatchNorm folded into the convolutions,
+  in-place block activations, channels-last convolution weights), which ``monai-lite infer`` applies. Every model,
+  MONAI's included, gets the same preparation, with the largest output difference it causes recorded;
 - the process's peak resident memory while the model runs (``VmHWM`` reset per model), and the rise above the
   resident memory just before (activations and workspace);
 - ONNX Runtime CPU latency with the same thread count, and the largest absolute difference between its output
@@ -32,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import copy
 import fnmatch
 import gc
 import json
@@ -48,6 +52,7 @@ import torch
 from monai_lite.benchmark import measure
 from monai_lite.benchmark.zoo import BASELINE, get_model, list_models
 from monai_lite.engine.atomic import atomic_write_text
+from monai_lite.networks.inference_prep import prepare_for_inference
 
 __all__ = [
     "COLUMNS",
@@ -137,6 +142,17 @@ def _measure_one(
         row["macs"] = measure.count_macs(net, example)
     except Exception as err:  # noqa: BLE001
         errors["forward"] = _reason(err)
+
+    if reference is not None:
+        try:
+            prepared = prepare_for_inference(copy.deepcopy(net))
+            row["inference_prep"] = prepared.inference_prep.to_dict()
+            row["latency_cpu_prepared"] = measure.measure_latency(prepared, example, repeats, warmup).to_dict()
+            with torch.no_grad():
+                row["prepared_max_abs_diff"] = float(np.max(np.abs(prepared(example).numpy() - reference)))
+            del prepared
+        except Exception as err:  # noqa: BLE001
+            errors["prepared"] = _reason(err)
 
     if gpu and reference is not None:
         try:
@@ -277,10 +293,12 @@ def run_efficiency(
 
     for d in dims:
         base = next((r for r in results if r["spatial_dims"] == d and r["model"] == BASELINE), None)
-        base_ms = (base or {}).get("latency_cpu", {}).get("median_ms")
-        for r in results:
-            if r["spatial_dims"] == d and "latency_cpu" in r and base_ms:
-                r["latency_ratio_to_baseline"] = r["latency_cpu"]["median_ms"] / base_ms
+        for key, ratio_key in (("latency_cpu", "latency_ratio_to_baseline"),
+                               ("latency_cpu_prepared", "prepared_ratio_to_baseline")):
+            base_ms = (base or {}).get(key, {}).get("median_ms")
+            for r in results:
+                if r["spatial_dims"] == d and key in r and base_ms:
+                    r[ratio_key] = r[key]["median_ms"] / base_ms
     machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     report = {"machine": machine, "settings": settings, "results": results, "duration_s": time.perf_counter() - started}
 
@@ -309,6 +327,10 @@ COLUMNS = {
     "CPU median (ms)": lambda r: _fmt(_lat(r, "latency_cpu", "median_ms")),
     "CPU p90 (ms)": lambda r: _fmt(_lat(r, "latency_cpu", "p90_ms")),
     "x BasicUNet": lambda r: _fmt(r.get("latency_ratio_to_baseline"), 2),
+    "prepared median (ms)": lambda r: _fmt(_lat(r, "latency_cpu_prepared", "median_ms")),
+    "prepared p90 (ms)": lambda r: _fmt(_lat(r, "latency_cpu_prepared", "p90_ms")),
+    "prepared x BasicUNet": lambda r: _fmt(r.get("prepared_ratio_to_baseline"), 2),
+    "prepared max abs diff": lambda r: "" if r.get("prepared_max_abs_diff") is None else f"{r['prepared_max_abs_diff']:.1e}",
     "peak RSS (MiB)": lambda r: _fmt(measure.mib(r.get("peak_rss_bytes")), 0),
     "RSS rise (MiB)": lambda r: _fmt(measure.mib(r.get("rss_rise_bytes")), 0),
     "ORT median (ms)": lambda r: _fmt(_lat(r, "latency_onnxruntime", "median_ms")),
@@ -351,6 +373,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- MACs: {s['macs']}",
         f"- weights: {s['weights']}",
         f"- peak RSS: {s['peak_rss']}; the peak includes the resident Python, torch and MONAI baseline",
+        "- prepared: the same model after `monai_lite.networks.inference_prep.prepare_for_inference` (BatchNorm "
+        "folded into the preceding convolution, in-place activations inside MONAI Convolution blocks, "
+        "channels-last convolution weights), as `monai-lite infer` runs it; max abs diff = largest |prepared "
+        "output - as-built output|; `prepared x BasicUNet` divides by BasicUNet's prepared median",
         "- ORT max abs diff: largest |ONNX Runtime output - PyTorch output| on the same input",
         f"- total time {report['duration_s']:.0f} s",
     ]

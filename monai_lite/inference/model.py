@@ -145,6 +145,7 @@ def load_bundle_model(
     ckpt_path: str | Path | None = None,
     device: str | torch.device = "auto",
     overrides: Mapping[str, Any] | None = None,
+    prepare: bool = True,
 ) -> BundleModel:
     """Build a bundle's network from its ``configs/inference.json``, load its weights, and parse its preprocessing.
 
@@ -155,6 +156,9 @@ def load_bundle_model(
         device: see :func:`resolve_device`. Defaults to "auto".
         overrides: config ids to replace before parsing, e.g. ``{"preset": "ct", "preset_params": {}}``.
             ``load_pretrain=False`` keeps the random initialisation (for testing a pipeline only). Defaults to None.
+        prepare: run the network through :func:`~monai_lite.networks.inference_prep.prepare_for_inference`
+            (BatchNorm folded into the convolutions, in-place block activations, channels-last weights: the same
+            outputs up to rounding, about 1.5x faster for MedLiteNet on CPU). Defaults to True.
 
     Returns:
         The :class:`BundleModel`.
@@ -170,6 +174,7 @@ def load_bundle_model(
     from monai.bundle import ConfigParser
 
     from monai_lite.bundle.paths import require_checkpoint
+    from monai_lite.networks.inference_prep import prepare_for_inference
     from monai_lite.bundle.runner import resolve_bundle
 
     root = resolve_bundle(bundle)
@@ -191,9 +196,12 @@ def load_bundle_model(
         logger.warning("load_pretrain is false: bundle %s runs with random weights (pipeline testing only).", root)
     out_channels = int(parser.get_parsed_content("network_def#out_channels"))
     preset = parser.get_parsed_content("preset")
+    network = network.to(torch_device)
+    if prepare:
+        network = prepare_for_inference(network)
     return BundleModel(
         name=root.name,
-        network=network.to(torch_device),
+        network=network,
         preprocessing=list(parser.get_parsed_content("preprocessing#transforms")),
         spatial_dims=int(parser.get_parsed_content("network_def#spatial_dims")),
         in_channels=int(parser.get_parsed_content("network_def#in_channels")),

@@ -21,7 +21,10 @@ def random_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]
         key = (bundle, tuple(sorted((k, repr(v)) for k, v in overrides.items())))
         if key not in made:
             torch.manual_seed(0)
-            model = load_bundle_model(bundle, device="cpu", overrides={"load_pretrain": False, **overrides})
+            # prepare=False: a checkpoint holds the trainable layout (BatchNorms unfolded), as training writes it
+            model = load_bundle_model(
+                bundle, device="cpu", overrides={"load_pretrain": False, **overrides}, prepare=False
+            )
             path = tmp_path_factory.mktemp("ckpt") / "model.pt"
             torch.save(model.network.state_dict(), path)
             made[key] = path
