@@ -11,9 +11,9 @@ image size), seed and recipe, for the same wall-clock budget (``budget_minutes``
 1. evaluated on the fold's validation cases with its best checkpoint (``models/model.pt``, the epoch of highest
    validation Dice): predictions are mapped back to each mask's own grid with MONAI's ``Invertd`` and scored with
    :mod:`monai_lite.evaluation` (Dice, IoU, HD95 and its empty-mask policy), against the mask files themselves;
-2. measured on the CPU: parameters, MACs and latency at batch 1 and the training image size (latency after
-   :func:`~monai_lite.networks.inference_prep.prepare_for_inference`, as ``monai-lite infer`` runs it), with the thread count
-   recorded (:mod:`monai_lite.benchmark.measure`).
+2. measured on the CPU: parameters, MACs and latency at batch 1 and the training image size, with the thread
+   count recorded (:mod:`monai_lite.benchmark.measure`); latency after
+   :func:`~monai_lite.networks.inference_prep.prepare_for_inference`, as ``monai-lite infer`` runs a model.
 
 Recipes (``recipe``):
 
@@ -64,6 +64,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from monai_lite.benchmark.accuracy_report import (
+    JSON_NAME,
+    MARKDOWN_NAME,
+    PLOT_NAME,
+    fmt_mean_std as _mean_std,
+    fmt_number as _fmt,
+    write_markdown,
+    write_reports as _write_all,
+)
+from monai_lite.engine.atomic import json_ready as _clean
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -124,7 +135,6 @@ BUDGET_MAX_EPOCHS = 1000
 #: The bundle whose machinery trains every model under the common recipe.
 BASE_BUNDLE = "medlitenet"
 
-JSON_NAME, MARKDOWN_NAME, PLOT_NAME = "accuracy.json", "accuracy.md", "accuracy_vs_latency.png"
 _FORMAT_VERSION = 1
 #: Settings that must match for ``resume`` to reuse finished models.
 _RESUME_KEYS = ("bundle", "recipe", "datalist", "dataset_dir", "fold", "budget_minutes", "epochs", "max_epochs",
@@ -132,24 +142,6 @@ _RESUME_KEYS = ("bundle", "recipe", "datalist", "dataset_dir", "fold", "budget_m
 
 
 # --- small helpers ----------------------------------------------------------------------------------------------
-def _clean(value: Any) -> Any:
-    """JSON-ready copy: NaN/inf become None, tuples lists, paths strings, numpy scalars Python numbers."""
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _reason(err: BaseException) -> str:
     """One line saying why a model failed: our own ValueError/FileNotFoundError behind MONAI's config wrapping
     (``RuntimeError("Failed to evaluate ...")``) when there is one, else the exception itself."""
@@ -400,120 +392,6 @@ def _probe_epoch_seconds(zoo_model: Any, spatial_dims: int, in_channels: int, ou
             torch.cuda.synchronize()
         timings.append(time.perf_counter() - start)
     return timings[-1] * math.ceil(n_train / batch_size)
-
-
-# --- reports ---------------------------------------------------------------------------------------------------
-def _fmt(value: Any, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _mean_std(stats: Mapping[str, Any] | None, digits: int = 4) -> str:
-    if not stats or stats.get("mean") is None:
-        return "–"
-    return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
-
-
-def write_markdown(results: Mapping[str, Any], path: str | Path) -> Path:
-    """Write ``accuracy.md`` (table, settings, recipe, machine) from the content of ``accuracy.json``.
-
-    Args:
-        results: the dict :func:`benchmark_accuracy` returns (and writes as JSON).
-        path: the Markdown file; written atomically.
-
-    Returns:
-        The path written.
-
-    Example::
-
-        write_markdown(json.loads(Path("bench/accuracy.json").read_text()), "bench/accuracy.md")
-    """
-    settings, machine = results.get("settings", {}), results.get("machine", {})
-    models = results.get("models", {})
-    unit = next((m["held_out"].get("distance_unit") for m in models.values() if m.get("held_out")), "pixel")
-    limit = []
-    if settings.get("budget_minutes") is not None:
-        limit.append(f"{settings['budget_minutes']:g} min wall-clock per model")
-    if settings.get("epochs") is not None:
-        limit.append(f"{settings['epochs']} epoch(s)")
-    lines = [
-        "# Accuracy benchmark",
-        "",
-        f"{len(models)} models, each trained on {settings.get('data_name', '?')} fold {settings.get('fold')} "
-        f"({settings.get('n_train')} training / {settings.get('n_val')} validation cases) for "
-        f"{' or '.join(limit) or '?'}, recipe `{settings.get('recipe')}`, seed {settings.get('seed')}. "
-        "Held-out metrics: the best checkpoint (highest validation Dice) on the validation fold, each case on its "
-        "mask's own grid, mean ± std over cases. Latency: CPU, batch 1, median.",
-        "",
-        f"| model | params (M) | GMACs | CPU latency (ms) | epochs | train time (s) | best val Dice | held-out Dice "
-        f"| held-out IoU | HD95 ({unit}) | notes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for name, entry in models.items():
-        held = entry.get("held_out") or {}
-        notes = []
-        if entry.get("status") != "done":
-            notes.append(f"**{entry.get('status')}**: {entry.get('error', '')}")
-        if entry.get("substituted_for"):
-            notes.append(f"replaces {entry['substituted_for']} ({entry.get('substitution_reason', '')})")
-        if entry.get("stopped_by") == "budget":
-            notes.append("budget stop" + (" mid-epoch" if entry.get("stopped_mid_epoch") else ""))
-        if entry.get("description") and entry.get("description") != "defaults":
-            notes.append(entry["description"])
-        params = entry.get("params")
-        macs = entry.get("macs")
-        lines.append(
-            f"| {name} | {_fmt(params / 1e6 if params else None, 3)} | {_fmt(macs / 1e9 if macs else None, 2)} "
-            f"| {_fmt(entry.get('latency_ms'), 1)} | {entry.get('epochs_done', '–')} "
-            f"| {_fmt(entry.get('train_seconds'), 0)} | {_fmt(entry.get('best_val_dice'))} "
-            f"| {_mean_std(held.get('dice'))} | {_mean_std(held.get('iou'))} | {_mean_std(held.get('hd95'), 2)} "
-            f"| {'; '.join(notes)} |"
-        )
-    lines += ["", f"![accuracy versus latency]({PLOT_NAME})", "", "## Settings", ""]
-    for key in ("data_name", "datalist", "dataset_dir", "fold", "n_train", "n_val", "preset", "image_size",
-                "batch_size", "budget_minutes", "epochs", "max_epochs", "seed", "recipe", "bundle", "device",
-                "num_workers", "overrides", "latency_threads", "latency_repeats"):
-        if key in settings:
-            lines.append(f"- `{key}`: {json.dumps(settings[key])}")
-    lines += ["", "## Recipe", "", settings.get("recipe_text", ""), "", "## Machine", ""]
-    lines += [f"- `{key}`: {json.dumps(value)}" for key, value in machine.items()]
-    lines += [
-        "",
-        "## Notes",
-        "",
-        "- Empty masks: " + str(results.get("empty_mask_policy", "")),
-        "- The wall-clock budget starts when the trainer starts (dataset caching excluded) and covers training and "
-        "the per-epoch validation; a budget spent mid-epoch ends that epoch early, validates it and stops.",
-        "- HD95 is in pixels for 2D image files (spacing 1) and in mm for volumes; a missed or false-positive case "
-        "scores the image diagonal.",
-        "- Latency is measured on a freshly built network (weights do not change the cost) after "
-        "`prepare_for_inference` (BatchNorm folding, in-place activations, channels-last weights; the same for "
-        "every model, as `monai-lite infer` runs it) with the thread count shown, right after the model's "
-        "training; numbers from other machines or thread counts do not compare.",
-        "",
-    ]
-    path = Path(path)
-    from monai_lite.engine.atomic import atomic_write_text
-
-    atomic_write_text(path, "\n".join(lines))
-    return path
-
-
-def _write_all(results: dict[str, Any], output_dir: Path) -> None:
-    """Write the JSON, the Markdown and the chart (each atomically) from the current results."""
-    from monai_lite.benchmark.plot import plot_accuracy_vs_latency
-    from monai_lite.data.datalist import write_json_atomic
-
-    results = _clean(results)
-    write_json_atomic(output_dir / JSON_NAME, results)
-    write_markdown(results, output_dir / MARKDOWN_NAME)
-    points = [
-        {"name": name, "latency_ms": entry.get("latency_ms"), "params": entry.get("params"),
-         "dice": ((entry.get("held_out") or {}).get("dice") or {}).get("mean"), "family": entry.get("family")}
-        for name, entry in results.get("models", {}).items()
-        if entry.get("status") == "done"
-    ]
-    plot_accuracy_vs_latency(points, output_dir / PLOT_NAME,
-                             title=f"Accuracy versus CPU latency ({results['settings'].get('data_name', '')})")
 
 
 def _recipe_text(recipe: str) -> str:

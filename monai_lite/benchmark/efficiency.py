@@ -312,6 +312,10 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
 
+def _sci(value: float | None) -> str:
+    return "" if value is None else f"{value:.1e}"
+
+
 def _lat(row: dict, key: str, stat: str) -> float | None:
     return (row.get(key) or {}).get(stat)
 
@@ -330,12 +334,12 @@ COLUMNS = {
     "prepared median (ms)": lambda r: _fmt(_lat(r, "latency_cpu_prepared", "median_ms")),
     "prepared p90 (ms)": lambda r: _fmt(_lat(r, "latency_cpu_prepared", "p90_ms")),
     "prepared x BasicUNet": lambda r: _fmt(r.get("prepared_ratio_to_baseline"), 2),
-    "prepared max abs diff": lambda r: "" if r.get("prepared_max_abs_diff") is None else f"{r['prepared_max_abs_diff']:.1e}",
+    "prepared max abs diff": lambda r: _sci(r.get("prepared_max_abs_diff")),
     "peak RSS (MiB)": lambda r: _fmt(measure.mib(r.get("peak_rss_bytes")), 0),
     "RSS rise (MiB)": lambda r: _fmt(measure.mib(r.get("rss_rise_bytes")), 0),
     "ORT median (ms)": lambda r: _fmt(_lat(r, "latency_onnxruntime", "median_ms")),
     "ORT p90 (ms)": lambda r: _fmt(_lat(r, "latency_onnxruntime", "p90_ms")),
-    "ORT max abs diff": lambda r: "" if r.get("onnx_max_abs_diff") is None else f"{r['onnx_max_abs_diff']:.1e}",
+    "ORT max abs diff": lambda r: _sci(r.get("onnx_max_abs_diff")),
     "GPU median (ms)": lambda r: _fmt(_lat(r, "latency_gpu", "median_ms"), 2),
     "notes": lambda r: "; ".join(f"{step} failed: {why}".replace("|", "/") for step, why in r["errors"].items()),
 }

@@ -28,6 +28,8 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 :class:`EpochSummary`          one log line per epoch                          (always on)
 :class:`SharedHandler`         lists a handler defined under its own id
 :class:`WallClockBudget`       ends training after a wall-clock budget         (benchmarks only)
+:class:`PreprocessingRecord`   ``models/preprocessing.json``: the preset and   (always on)
+                               image size the weights were trained with
 =============================  ==============================================  ==========================
 """
 
@@ -39,6 +41,7 @@ from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, Training
 from monai_lite.engine.clipping import GradientClipping
 from monai_lite.engine.ema import ModelEMA
 from monai_lite.engine.losses import WeightedDiceCELoss
+from monai_lite.engine.preprocessing_record import PreprocessingRecord, read_preprocessing_record
 from monai_lite.engine.progress import ProgressBar
 from monai_lite.engine.progressive import ProgressiveResize
 from monai_lite.engine.rng import RNGState, random_transform_states
@@ -54,6 +57,7 @@ __all__ = [
     "EvaluatorBest",
     "GradientClipping",
     "ModelEMA",
+    "PreprocessingRecord",
     "ProgressBar",
     "ProgressiveResize",
     "RNGState",
@@ -69,4 +73,5 @@ __all__ = [
     "optimizer_steps_now",
     "optimizer_steps_per_epoch",
     "random_transform_states",
+    "read_preprocessing_record",
 ]

@@ -14,6 +14,8 @@ the same guarantee to every other file the project writes (reports, masks, expor
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 import uuid
@@ -25,7 +27,7 @@ import ignite.distributed as idist
 import torch
 from ignite.handlers.checkpoint import BaseSaveHandler
 
-__all__ = ["atomic_path", "atomic_save", "atomic_write_text", "AtomicDiskSaver"]
+__all__ = ["atomic_path", "atomic_save", "atomic_write_json", "atomic_write_text", "json_ready", "AtomicDiskSaver"]
 
 
 def _new_file_mode(path: Path) -> int:
@@ -128,6 +130,30 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
     return Path(path)
+
+
+def json_ready(value: Any) -> Any:
+    """A copy of ``value`` that ``json.dumps`` takes and that reads back the same: mappings with string keys,
+    tuples as lists, paths as strings, NumPy/torch scalars as Python numbers, NaN and infinities as ``None``."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def atomic_write_json(path: str | os.PathLike, content: Any) -> Path:
+    """Write ``json_ready(content)`` as JSON (2-space indent, UTF-8, trailing newline) through :func:`atomic_path`."""
+    return atomic_write_text(path, json.dumps(json_ready(content), indent=2, ensure_ascii=False) + "\n")
 
 
 class AtomicDiskSaver(BaseSaveHandler):

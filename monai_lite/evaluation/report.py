@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from monai_lite.engine.atomic import atomic_path, atomic_write_text
+from monai_lite.engine.atomic import atomic_path, atomic_write_text, json_ready
 from monai_lite.evaluation.metrics import METRICS, POLICIES
 
 __all__ = [
@@ -137,20 +137,6 @@ def _csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str) -> None:
     # The object API with an Agg canvas draws without touching pyplot's global backend or needing a display.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -198,7 +184,7 @@ def write_report(
         raise ValueError(f"no case to report in {output_dir}; nothing was evaluated.")
     output_dir = Path(output_dir)
     summary = {**summarise(rows), "distance_unit": "mm", "empty_mask_policy": POLICY_TEXT, **dict(extra or {})}
-    summary = _json_ready(summary)
+    summary = json_ready(summary)
     atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
     atomic_write_text(output_dir / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     if plot:
@@ -284,7 +270,7 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
             stats["mean_of_fold_means"] = float(np.mean(kept)) if kept else None
             stats["std_of_fold_means"] = float(np.std(kept)) if kept else None
     output_dir.mkdir(parents=True, exist_ok=True)
-    summary = _json_ready({
+    summary = json_ready({
         **combined, "distance_unit": "mm", "empty_mask_policy": POLICY_TEXT, "folds": folds,
         "duplicate_cases": duplicates,
     })

@@ -75,6 +75,7 @@ class BundleModel:
         ckpt_path: the weights file that was loaded (``None`` when none was).
         label_names: ``{label value: name}`` from the bundle metadata's output ``channel_def``.
         dice: the validation Dice used to weight this model in an ensemble (``None`` if unknown).
+        preset: the name of the transform preset in ``preprocessing`` (``None`` when not from a bundle).
     """
 
     name: str
@@ -90,6 +91,7 @@ class BundleModel:
     ckpt_path: Path | None = None
     label_names: dict[int, str] = field(default_factory=dict)
     dice: float | None = None
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         # LoadImaged steps run separately (a DICOM series or an array is handed to them through a runtime reader);
@@ -140,6 +142,25 @@ def _load_weights(network: nn.Module, path: Path, bundle: Path) -> None:
         raise ValueError(f"checkpoint {path} does not fit the network of bundle {bundle}: {first}") from err
 
 
+def _apply_recorded_preprocessing(parser: Any, weights: Path, overrides: Mapping[str, Any]) -> None:
+    """Use the preset and image size the weights were trained with (``preprocessing.json`` beside them), unless
+    the caller set any of them: a caller's choice is deliberate, the bundle's defaults may not be."""
+    from monai_lite.engine.preprocessing_record import RECORDED_IDS, read_preprocessing_record
+
+    record = read_preprocessing_record(weights)
+    if not record:
+        return
+    chosen = [key for key in overrides if key.replace("::", "#").split("#")[0] in RECORDED_IDS]
+    if chosen:
+        logger.info("%s: preprocessing set by the caller (%s); the record beside the weights is not used.",
+                    weights, ", ".join(chosen))
+        return
+    for key, value in record.items():
+        parser[key] = value
+    logger.info("%s: preprocessing as recorded at training: %s", weights,
+                ", ".join(f"{k}={v}" for k, v in record.items()))
+
+
 def load_bundle_model(
     bundle: str | Path,
     ckpt_path: str | Path | None = None,
@@ -154,7 +175,9 @@ def load_bundle_model(
         ckpt_path: the weights; None takes the bundle's ``ckpt_path`` (``models/model.pt``). A bare state dict or a
             checkpoint with a ``"model"`` entry. Defaults to None.
         device: see :func:`resolve_device`. Defaults to "auto".
-        overrides: config ids to replace before parsing, e.g. ``{"preset": "ct", "preset_params": {}}``.
+        overrides: config ids to replace before parsing, e.g. ``{"preset": "ct", "preset_params": {}}``. Without
+            one of ``preset``, ``preset_params`` or ``image_size`` here, the values recorded beside the weights at
+            training (``preprocessing.json``, :class:`monai_lite.engine.PreprocessingRecord`) replace the bundle's.
             ``load_pretrain=False`` keeps the random initialisation (for testing a pipeline only). Defaults to None.
         prepare: run the network through :func:`~monai_lite.networks.inference_prep.prepare_for_inference`
             (BatchNorm folded into the convolutions, in-place block activations, channels-last weights: the same
@@ -188,6 +211,7 @@ def load_bundle_model(
     load_pretrain = bool(parser.get_parsed_content("load_pretrain"))
     if load_pretrain:
         require_checkpoint(str(weights))
+        _apply_recorded_preprocessing(parser, weights, overrides or {})
     torch_device = resolve_device(device)
     network = parser.get_parsed_content("network_def")
     if load_pretrain:
@@ -212,4 +236,5 @@ def load_bundle_model(
         bundle=root,
         ckpt_path=weights.resolve() if load_pretrain else None,
         label_names=_label_names(root, out_channels),
+        preset=str(preset),
     )

@@ -356,7 +356,7 @@ class Predictor:
         return results if batch else results[0]
 
     def describe_models(self) -> list[dict]:
-        """Bundle, checkpoint (with sha256), Dice and weight of each model, for the log."""
+        """Bundle, checkpoint (with sha256), Dice, weight, preset and image size of each model, for the log."""
         rows = []
         for model, weight in zip(self.models, self.weights):
             ckpt = model.ckpt_path
@@ -367,6 +367,8 @@ class Predictor:
                 "dice": model.dice,
                 "weight": weight,
                 "spatial_dims": model.spatial_dims,
+                "preset": model.preset,
+                "image_size": list(model.roi_size),
             })
         return rows
 

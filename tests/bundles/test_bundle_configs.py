@@ -8,7 +8,6 @@ there (see STYLE.md §2), so each one is asserted here, without running anything
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from monai.bundle import ConfigParser, ConfigWorkflow

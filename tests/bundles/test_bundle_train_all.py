@@ -3,7 +3,8 @@
 
 ``python -m monai.bundle run training --config_file bundles/<name>/train.json`` is run for one short epoch with a
 temporary ``--bundle_root``; the run must exit 0, validate, and leave best weights that load into the bundle's own
-network definition and a resumable ``last.pt``.
+network definition, a resumable ``last.pt``, and ``preprocessing.json`` recording the preset and the image size the
+run used (the command line's, not the bundle's default).
 """
 
 from __future__ import annotations
@@ -44,3 +45,6 @@ def test_bundle_trains_one_epoch_on_the_default_data(bundle: str, tmp_path: Path
     network.load_state_dict(torch.load(tmp_path / "models" / "model.pt", weights_only=True))
     last = torch.load(tmp_path / "models" / "last.pt", weights_only=True)
     assert last["trainer"]["iteration"] > 0 and "optimizer" in last
+    record = json.loads((tmp_path / "models" / "preprocessing.json").read_text())
+    assert record["preset"] == parser["preset"]
+    assert record["image_size"] == json.loads(_short_run(bundle)[3])

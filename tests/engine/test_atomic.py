@@ -2,7 +2,8 @@
 """Proves a checkpoint file is never half-written: a save that fails midway, or a process killed with SIGKILL while
 saving, leaves the previous complete checkpoint loadable; leftovers of killed saves are cleaned up; ignite's
 ``Checkpoint`` with a fixed file name never deletes the old file before the new one is in place; the same holds for
-any other file written through ``atomic_path``/``atomic_write_text``."""
+any other file written through ``atomic_path``/``atomic_write_text``; ``atomic_write_json`` turns NaN, tuples, paths and
+NumPy/torch scalars into JSON that reads back as plain values."""
 
 from __future__ import annotations
 
@@ -127,3 +128,16 @@ def test_atomic_write_text_replaces_the_old_file(tmp_path: Path) -> None:
     atomic_write_text(target, "new\r\n")
     assert target.read_bytes() == b"new\r\n", "line endings are written as given"
     assert [p.name for p in target.parent.iterdir()] == ["summary.json"]
+
+
+def test_atomic_write_json_writes_what_json_can_read_back(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    content = {"nan": float("nan"), "inf": float("-inf"), "size": (96, 96), "path": tmp_path,
+               "np": np.float32(0.5), "tensor": torch.tensor(3), 7: [np.int64(2), {"x": (1.5,)}]}
+    path = atomic.atomic_write_json(tmp_path / "r.json", content)
+    assert path.read_text().endswith("}\n")
+    assert json.loads(path.read_text()) == {"nan": None, "inf": None, "size": [96, 96], "path": str(tmp_path),
+                                            "np": 0.5, "tensor": 3, "7": [2, {"x": [1.5]}]}
