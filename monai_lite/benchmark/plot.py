@@ -31,6 +31,14 @@ def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _minor_tick_label(value: float, _position: int) -> str:
+    """Label the 2x and 5x minor ticks of a log axis (20, 50, 200, ...); the others stay unlabelled."""
+    if value <= 0:
+        return ""
+    leading = value / 10 ** math.floor(math.log10(value))
+    return f"{value:g}" if round(leading) in (2, 5) and abs(leading - round(leading)) < 1e-6 else ""
+
+
 def plot_accuracy_vs_latency(
     points: Sequence[PlotPoint],
     path: str | os.PathLike,
@@ -67,6 +75,7 @@ def plot_accuracy_vs_latency(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -91,6 +100,9 @@ def plot_accuracy_vs_latency(
         latencies = [float(p["latency_ms"]) for p in drawn]
         if min(latencies) > 0 and max(latencies) / min(latencies) > 10:
             axes.set_xscale("log")
+            # milliseconds as plain numbers (10, 20, 50), not 10^1 and 2 x 10^1
+            axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            axes.xaxis.set_minor_formatter(FuncFormatter(_minor_tick_label))
         for family, colour in _COLOURS.items():
             if any(p.get("family") == family for p in drawn):
                 axes.scatter([], [], s=60, color=colour, alpha=0.45, edgecolors="black", label=family)
