@@ -119,7 +119,7 @@ def test_multi_gpu_overrides_point_at_the_intended_handlers(bundle: str) -> None
             # Only logging and saving handlers may be switched off on ranks > 0.
             assert target.rsplit(".", 1)[-1] in {"StatsHandler", "ProgressBar", "CheckpointSaver", "MetricsSaver",
                                                   "TensorBoardStatsHandler", "EpochSummary",
-                                                  "BestCheckpoint"}, f"{name}: {key} disables {target}"
+                                                  "BestCheckpoint", "PreprocessingRecord"}, f"{name}: {key} disables {target}"
     # The multi-GPU files parse on top of train.json.
     parser = ConfigParser()
     parser.read_config([str(BUNDLES_DIR / bundle / "configs" / n) for n in ("train.json", "multi_gpu_train.json")])

@@ -72,7 +72,7 @@ def test_short_run_with_everything_on(tmp_path: Path, caplog: pytest.LogCaptureF
     workflow.run()
     workflow.finalize()
     models = tmp_path / "models"
-    assert sorted(p.name for p in models.iterdir()) == ["last.pt", "model.pt", "model_raw.pt"]
+    assert sorted(p.name for p in models.iterdir()) == ["last.pt", "model.pt", "model_raw.pt", "preprocessing.json"]
     net = MedLiteNet(spatial_dims=2, in_channels=3, out_channels=1)
     net.load_state_dict(torch.load(models / "model.pt", weights_only=True))
     last = torch.load(models / "last.pt", weights_only=True)
