@@ -137,3 +137,33 @@ def test_metadata_matches_network_def(bundle: str) -> None:
     spatial = len(fmt["inputs"]["image"]["spatial_shape"])
     assert spatial == raw["network_def"]["spatial_dims"], "MONAI Label takes the dimension from spatial_shape"
     assert meta["version"] in meta["changelog"]
+
+
+@pytest.mark.parametrize("bundle", ["medlitenet", "lacnet_hippocampus"])
+def test_inference_loads_the_weights_then_prepares_the_network(bundle: str, tmp_path) -> None:
+    """MONAI's own inference run prepares the network (prepare_for_inference) after loading the trained weights,
+    so its outputs are those of the checkpoint (a fold before the load would be overwritten or mismatch keys)."""
+    import torch
+
+    configs = BUNDLES_DIR / bundle / "configs"
+    parser = ConfigParser()
+    parser.read_config(str(configs / "inference.json"))
+    torch.manual_seed(0)
+    trained = parser.get_parsed_content("network_def").eval()
+    for norm in trained.modules():  # statistics far from identity, as after training
+        if isinstance(norm, torch.nn.modules.batchnorm._BatchNorm):
+            norm.running_mean.uniform_(-0.5, 0.5)
+            norm.running_var.uniform_(0.5, 1.5)
+    (tmp_path / "models").mkdir()
+    torch.save(trained.state_dict(), tmp_path / "models" / "model.pt")
+    workflow = ConfigWorkflow(config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
+                              logging_file=False, workflow_type="infer", bundle_root=str(tmp_path),
+                              device=torch.device("cpu"))
+    workflow.initialize()
+    network = workflow.parser.get_parsed_content("network")
+    assert network.inference_prep.folded_batch_norms > 0
+    size = [64, 64] if parser["network_def"]["spatial_dims"] == 2 else [32, 48, 32]
+    x = torch.rand(1, parser.get_parsed_content("network_def#in_channels"), *size)
+    with torch.no_grad():
+        expected, actual = trained(x), network(x)
+    assert torch.allclose(actual, expected, atol=1e-4 * max(1.0, float(expected.abs().max())))
