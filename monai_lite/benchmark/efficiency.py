@@ -38,7 +38,6 @@ import argparse
 import copy
 import fnmatch
 import gc
-import json
 import os
 import tempfile
 import time
@@ -51,7 +50,7 @@ import torch
 
 from monai_lite.benchmark import measure
 from monai_lite.benchmark.zoo import BASELINE, get_model, list_models
-from monai_lite.engine.atomic import atomic_write_text
+from monai_lite.engine.atomic import atomic_write_json, atomic_write_text
 from monai_lite.networks.inference_prep import prepare_for_inference
 
 __all__ = [
@@ -303,7 +302,7 @@ def run_efficiency(
     report = {"machine": machine, "settings": settings, "results": results, "duration_s": time.perf_counter() - started}
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output_dir / "efficiency.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(output_dir / "efficiency.json", report)
     atomic_write_text(output_dir / "efficiency.md", render_markdown(report))
     return report
 

@@ -16,7 +16,6 @@ File format (JSON)::
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from ignite.engine import Events
 
-from monai_lite.engine.atomic import atomic_write_json, json_ready
+from monai_lite.engine.atomic import atomic_write_json
 
 __all__ = ["RECORD_NAME", "PreprocessingRecord", "read_preprocessing_record"]
 
@@ -61,8 +60,8 @@ class PreprocessingRecord:
         self.record = {
             "format": _FORMAT,
             "preset": str(preset),
-            "preset_params": json_ready(dict(preset_params or {})),
-            "image_size": json_ready(list(image_size)) if image_size is not None else None,
+            "preset_params": dict(preset_params or {}),
+            "image_size": list(image_size) if image_size is not None else None,
         }
 
     def attach(self, engine: Any) -> None:
@@ -70,10 +69,8 @@ class PreprocessingRecord:
         engine.add_event_handler(Events.STARTED, self.write)
 
     def write(self, _engine: Any = None) -> Path:
-        """Write the record now; returns its path."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self.path, self.record)
-        return self.path
+        """Write the record now (folder created if needed); returns its path."""
+        return atomic_write_json(self.path, self.record)
 
 
 def read_preprocessing_record(weights: str | os.PathLike) -> dict[str, Any] | None:
@@ -95,6 +92,4 @@ def read_preprocessing_record(weights: str | os.PathLike) -> dict[str, Any] | No
         raise ValueError(f"{path}: unreadable preprocessing record ({err}); delete it or fix it.") from err
     if not isinstance(record, dict) or not isinstance(record.get("preset"), str):
         raise ValueError(f"{path}: not a preprocessing record (needs a 'preset' string); delete it or fix it.")
-    values = {key: record[key] for key in RECORDED_IDS if record.get(key) is not None}
-    logging.getLogger("monai_lite.inference").debug("preprocessing recorded with %s: %s", weights, values)
-    return values
+    return {key: record[key] for key in RECORDED_IDS if record.get(key) is not None}

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from monai_lite.engine.atomic import atomic_path, atomic_write_text, json_ready
+from monai_lite.engine.atomic import atomic_path, atomic_write_json, atomic_write_text, json_ready
 from monai_lite.evaluation.metrics import METRICS, POLICIES
 
 __all__ = [
@@ -186,7 +186,7 @@ def write_report(
     summary = {**summarise(rows), "distance_unit": "mm", "empty_mask_policy": POLICY_TEXT, **dict(extra or {})}
     summary = json_ready(summary)
     atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
-    atomic_write_text(output_dir / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write_json(output_dir / SUMMARY_NAME, summary)
     if plot:
         _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{summary['n_cases']} cases")
     return summary
@@ -275,7 +275,7 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
         "duplicate_cases": duplicates,
     })
     atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
-    atomic_write_text(output_dir / SUMMARY_NAME, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write_json(output_dir / SUMMARY_NAME, summary)
     if plot:
         _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{len(folders)} folds, {len(rows)} rows")
     return summary

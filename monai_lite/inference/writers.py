@@ -15,7 +15,6 @@ Every writer goes through :func:`monai_lite.engine.atomic_path`: the file appear
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from monai_lite.engine.atomic import atomic_path
+from monai_lite.engine.atomic import atomic_path, atomic_write_json
 
 __all__ = [
     "write_json",
@@ -55,23 +54,14 @@ def write_json(data: Any, path: str | os.PathLike) -> Path:
     """Write ``data`` as indented JSON, atomically.
 
     Args:
-        data: JSON-serialisable data (numpy scalars and paths are converted to plain values).
+        data: JSON-serialisable data (numpy scalars and paths become plain values, NaN becomes null; see
+            :func:`monai_lite.engine.atomic.json_ready`).
         path: the target file.
 
     Returns:
         The target path.
     """
-    def plain(value: Any) -> Any:
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, (Path, os.PathLike)):
-            return str(value)
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=plain) + "\n")
-    return path
+    return atomic_write_json(path, data)
 
 
 def write_nifti(labels: np.ndarray, affine: np.ndarray, path: str | os.PathLike) -> Path:

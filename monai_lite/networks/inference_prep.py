@@ -34,7 +34,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
@@ -56,11 +56,7 @@ class InferencePrep:
 
     def to_dict(self) -> dict[str, int]:
         """The counts as a plain dict (for JSON reports)."""
-        return {
-            "folded_batch_norms": self.folded_batch_norms,
-            "inplace_activations": self.inplace_activations,
-            "channels_last_convs": self.channels_last_convs,
-        }
+        return asdict(self)
 
 
 def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
