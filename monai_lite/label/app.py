@@ -19,6 +19,7 @@ wrong dimensionality 422) instead of MONAI Label's bare 500, and the server keep
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ class MonaiLiteLabelApp(MONAILabelApp):
     def __init__(self, app_dir: str, studies: str, conf: dict[str, str]):
         self.bundles = bundle_folders(conf.get("models", "medlitenet"), conf.get("bundles_dir", DEFAULT_BUNDLES_DIR))
         self.max_epochs = int(conf.get("max_epochs", 10))
-        self.results_dir = Path(app_dir) / "results"
+        # Result files are handed to MONAI Label, which moves saved ones into its datastore: never the app folder.
+        self.results_dir = Path(tempfile.mkdtemp(prefix="monai-lite-label-results-"))
         super().__init__(
             app_dir=app_dir,
             studies=studies,
