@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from monai.data import ImageReader
 
-from monai_lite.data.dicom import find_dicom_series, is_dicom_file
+from monai_lite.data.dicom import check_series, find_dicom_series, is_dicom_file
 from monai_lite.data.io import IMAGE_2D_SUFFIXES, VOLUME_SUFFIXES, is_2d_file, is_volume_file, split_name
 
 __all__ = ["Case", "PreloadedReader", "find_cases", "check_output_dir", "array_case"]
@@ -115,6 +115,7 @@ def _series_case(folder: Path, series_uid: str | None) -> Case:
             f"DICOM folder {folder} holds a single slice ({info.files[0].name}); a 3D series folder with all its "
             "slices is expected."
         )
+    check_series(folder, info)  # before any case is predicted: a broken series stops the run with nothing written
     return Case(name=folder.name, kind="dicom", source=folder, series_uid=info.uid, series_files=list(info.files))
 
 
