@@ -196,6 +196,7 @@ def _add_infer(verbs) -> None:
     sub.add_argument("--series-uid", dest="series_uid", default=None, help="[OPTIONAL] SeriesInstanceUID to read from DICOM folders holding several series")
     sub.add_argument("--dicom-seg", dest="dicom_seg", choices=("auto", "yes", "no"), default="auto", help="[OPTIONAL] DICOM SEG output for DICOM input (needs the dicom-seg extra). Default: auto")
     sub.add_argument("--no-overlay", dest="overlay", action="store_false", help="[OPTIONAL] skip the RGB overlays of 2D pictures")
+    sub.add_argument("--nan-policy", dest="nan_policy", choices=("refuse", "zero"), default="refuse", help="[OPTIONAL] NaN/Inf in an input: refuse it, or replace them by 0 (logged in inference_log.json). Default: refuse")
     sub.add_argument("--set", action="append", metavar="ID=VALUE", help="[OPTIONAL] override any bundle config id, repeatable (e.g. --set preset=ct)")
     sub.set_defaults(func=_cmd_infer, usage_error=sub.error)
 
@@ -222,6 +223,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         series_uid=args.series_uid,
         dicom_seg=args.dicom_seg,
         overlay=args.overlay,
+        nan_policy=args.nan_policy,
         overrides=dict(parse_override(item) for item in args.set or []),
     )
     written = sum(len(case["outputs"]) for case in record["cases"])

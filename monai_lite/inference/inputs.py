@@ -224,10 +224,10 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def check_output_dir(output_dir: str | Path, inputs: Sequence[str | Path]) -> Path:
-    """Refuse an output folder that is an input folder, lies inside one, or is a file.
+    """Refuse an output folder that is an input folder, lies inside one (at any depth, existing or not), or is a file.
 
-    A file input's own folder counts as an input folder (outputs would land beside the file). Paths are compared
-    after resolving symbolic links.
+    A file input's own folder counts as an input folder (outputs would land beside the file, or in a new subfolder
+    of it). Paths are compared after resolving symbolic links.
 
     Args:
         output_dir: the folder predictions will be written to (created later if missing).
@@ -249,9 +249,10 @@ def check_output_dir(output_dir: str | Path, inputs: Sequence[str | Path]) -> Pa
                 f"output folder {out} is inside the input folder {source}; inference never writes into its "
                 "inputs, choose an output folder elsewhere."
             )
-        if source.is_file() and out == source.parent:
+        if source.is_file() and _inside(out, source.parent):
+            where = "is the folder" if out == source.parent else "is inside the folder"
             raise ValueError(
-                f"output folder {out} is the folder of the input {source}; inference never writes into its inputs, "
-                "choose an output folder elsewhere."
+                f"output folder {out} {where} of the input file {source}; inference never writes into its inputs' "
+                "folders (nor new subfolders of them), choose an output folder elsewhere."
             )
     return out
