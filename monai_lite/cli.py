@@ -129,6 +129,7 @@ def _add_evaluate(verbs) -> None:
     sub.add_argument("--spacing", nargs="+", type=float, default=None, metavar="MM", help="[OPTIONAL] voxel size in mm per axis, overriding the files' (PNG/JPEG: 1)")
     sub.add_argument("--allow-missing", action="store_true", help="[OPTIONAL] score a ground truth without prediction as an empty prediction")
     sub.add_argument("--ignore-affine", action="store_true", help="[OPTIONAL] accept volumes of equal shape whose affines differ")
+    sub.add_argument("--threshold", type=float, default=None, metavar="T", help="[OPTIONAL] with --pred: binarise predictions saved as probabilities or grey levels (value >= T is foreground). Default: predictions must hold label values")
     sub.add_argument("--no-plot", action="store_true", help="[OPTIONAL] skip the box plot")
     sub.set_defaults(func=_cmd_evaluate, usage_error=sub.error)
 
@@ -136,7 +137,8 @@ def _add_evaluate(verbs) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.pred is None and args.combine is None:
         file_only = [flag for flag, value in (("--gt", args.gt), ("--labels", args.labels), ("--spacing", args.spacing),
-                     ("--allow-missing", args.allow_missing), ("--ignore-affine", args.ignore_affine)) if value]
+                     ("--allow-missing", args.allow_missing), ("--ignore-affine", args.ignore_affine),
+                     ("--threshold", args.threshold is not None)) if value]
         if file_only:
             args.usage_error(f"{', '.join(file_only)} apply to file evaluation; add --pred PRED_DIR.")
         return _cmd_run("evaluate")(args)
@@ -168,6 +170,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             allow_missing=args.allow_missing,
             check_affine=not args.ignore_affine,
             plot=not args.no_plot,
+            threshold=args.threshold,
         )
     print(format_summary(summary))
     print(f"wrote {args.output_dir}")
