@@ -30,6 +30,8 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 :class:`WallClockBudget`       ends training after a wall-clock budget         (benchmarks only)
 :class:`PreprocessingRecord`   ``models/preprocessing.json``: the preset and   (always on)
                                image size the weights were trained with
+:class:`RunFolderLock`         ``models/training.lock``: one training per      (always on)
+                               run folder (``fcntl.flock`` + pid)
 =============================  ==============================================  ==========================
 """
 
@@ -45,6 +47,7 @@ from monai_lite.engine.preprocessing_record import PreprocessingRecord, read_pre
 from monai_lite.engine.progress import ProgressBar
 from monai_lite.engine.progressive import ProgressiveResize
 from monai_lite.engine.rng import RNGState, random_transform_states
+from monai_lite.engine.run_lock import RunFolderLock, RunFolderLockedError
 from monai_lite.engine.schedules import StepLrScheduleHandler, cosine_with_warmup
 from monai_lite.engine.shared import SharedHandler
 from monai_lite.engine.steps import optimizer_steps_now, optimizer_steps_per_epoch
@@ -61,6 +64,8 @@ __all__ = [
     "ProgressBar",
     "ProgressiveResize",
     "RNGState",
+    "RunFolderLock",
+    "RunFolderLockedError",
     "SharedHandler",
     "StepLrScheduleHandler",
     "TrainingCheckpoint",

@@ -224,7 +224,6 @@ class Predictor:
         data: dict = {"image": name}
         for loader in model.loaders:
             data = loader(data, reader) if reader is not None else loader(data)
-        data["image"] = self._finite(case, data["image"])
         return data
 
     def _finite(self, case: Case, image: Any) -> Any:
@@ -295,6 +294,7 @@ class Predictor:
         from monai.transforms import Invertd
 
         data = self._load(case, model, volume)
+        data["image"] = self._finite(case, data["image"])
         # Keep the input as read: some transforms update the metadata (affine) of their input in place.
         loaded = data["image"].clone()
         data = model.transform(data)
