@@ -32,7 +32,12 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
                                image size the weights were trained with
 :class:`RunFolderLock`         ``models/training.lock``: one training per      (always on)
                                run folder (``fcntl.flock`` + pid)
+:class:`StopOnNonFiniteLoss`   MONAI's ``LOSS_COMPLETED`` event: stop at a     (always on)
+                               NaN/Inf loss before it reaches the weights
 =============================  ==============================================  ==========================
+
+Ctrl-C (SIGINT) during training is handled by :class:`TrainingCheckpoint` (:mod:`.interrupt`): it stops after the
+current iteration, writes ``last.pt`` and exits with status 130.
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
 from monai_lite.engine.clipping import GradientClipping
 from monai_lite.engine.ema import ModelEMA
+from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
 from monai_lite.engine.losses import WeightedDiceCELoss
+from monai_lite.engine.nonfinite import NonFiniteLossError, StopOnNonFiniteLoss
 from monai_lite.engine.preprocessing_record import PreprocessingRecord, read_preprocessing_record
 from monai_lite.engine.progress import ProgressBar
 from monai_lite.engine.progressive import ProgressiveResize
@@ -60,6 +67,7 @@ __all__ = [
     "EvaluatorBest",
     "GradientClipping",
     "ModelEMA",
+    "NonFiniteLossError",
     "PreprocessingRecord",
     "ProgressBar",
     "ProgressiveResize",
@@ -68,7 +76,10 @@ __all__ = [
     "RunFolderLockedError",
     "SharedHandler",
     "StepLrScheduleHandler",
+    "StopOnNonFiniteLoss",
+    "StopRequest",
     "TrainingCheckpoint",
+    "TrainingInterrupted",
     "WallClockBudget",
     "WeightedDiceCELoss",
     "atomic_path",
