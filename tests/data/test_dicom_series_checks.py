@@ -2,7 +2,8 @@
 """check_series refuses a DICOM series that a reader would otherwise stack wrongly without an error: a slice without
 pixel data, a slice of another orientation, a slice of another size, a missing slice (gap), a duplicated position,
 a slice without ImagePositionPatient. Each refusal names the series folder and the offending slice files, and comes
-both from load_dicom_series (prepare) and from infer's find_cases, before any pixel is decoded. A clean synthetic
+both from load_dicom_series (and so from prepare, whose report names them) and from infer's find_cases, before any
+pixel is decoded. A clean synthetic
 series and the real TotalSegmentator CT series (JPEG 2000, 3 mm slices 2 mm apart) pass."""
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from data_builders import real_data_dir, write_dicom_series
+from data_builders import real_data_dir, save_nifti, tree_digest, write_dicom_series
 
-from monai_lite.data import DicomSeriesError, check_series, find_dicom_series, load_dicom_series
+from monai_lite.data import (
+    DatasetValidationError,
+    DicomSeriesError,
+    check_series,
+    find_dicom_series,
+    load_dicom_series,
+    prepare_datalist,
+)
 from monai_lite.inference.inputs import find_cases
 
 
@@ -102,6 +110,18 @@ def test_slice_of_another_size(tmp_path: Path) -> None:
 
     _edit(files[4], smaller)
     _refused(tmp_path / "s", "are not 6x5", files[4].name)
+
+
+def test_prepare_refuses_a_broken_series(tmp_path: Path) -> None:
+    files = _series(tmp_path / "data" / "series")
+    _edit(files[1], lambda ds: ds.__delattr__("PixelData"))
+    label = save_nifti(tmp_path / "data" / "series_seg.nii.gz", np.ones((5, 6, 5), np.uint8))
+    before = tree_digest(tmp_path / "data")
+    with pytest.raises(DatasetValidationError) as info:
+        prepare_datalist(tmp_path / "data" / "series", label, tmp_path / "out" / "datalist.json", progress=False)
+    problems = [p for p in info.value.errors if p.kind == "dicom_series"]
+    assert problems and files[1].name in problems[0].message and "hold no pixel data" in problems[0].message
+    assert not (tmp_path / "out").exists() and tree_digest(tmp_path / "data") == before
 
 
 @pytest.mark.realdata
