@@ -15,7 +15,8 @@
   ``init_weights``: a new run (new optimiser, new schedule over its own epochs) that starts from trained weights.
   Ctrl-C (SIGINT) while it runs stops the trainer after the current iteration, writes ``last.pt`` with the state at
   that iteration (a resume continues from there, in the middle of the epoch) and exits with status 130 and a
-  message (:mod:`monai_lite.engine.interrupt`); a second Ctrl-C interrupts at once.
+  message (:mod:`monai_lite.engine.interrupt`); a second Ctrl-C interrupts at once. Single-process runs only: with
+  several processes (DDP) Ctrl-C keeps its usual effect.
 
 The trainer's handler list must hold :class:`TrainingCheckpoint` after the ``ValidationHandler``, so ``last.pt``
 captures the state after validation (which also draws from the global random generator).
@@ -224,7 +225,12 @@ class TrainingCheckpoint:
             self.load(engine, path)
         elif self.init_weights:
             self.load_weights(self.init_weights)
-        self._stop.install(engine)
+        import ignite.distributed as idist
+
+        # With several processes a signal reaches each rank at a slightly different iteration, and a rank that stops
+        # one step early leaves the others waiting in their gradient all-reduce; there the launcher's handling stays.
+        if idist.get_world_size() == 1:
+            self._stop.install(engine)
 
     def _on_terminate(self, engine: Any) -> None:
         reason = self._stop.requested
