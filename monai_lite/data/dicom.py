@@ -23,6 +23,7 @@ How it works:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ def _names(files: list[Path], limit: int = 8) -> str:
 
 def _odd_ones(files: list[Path], keys: list[Any]) -> tuple[Any, list[Path]]:
     """The most common key and the files whose key differs from it."""
-    common = max(keys, key=keys.count)
+    common = Counter(keys).most_common(1)[0][0]
     return common, [f for f, k in zip(files, keys) if k != common]
 
 
