@@ -129,6 +129,7 @@ def _add_evaluate(verbs) -> None:
     sub.add_argument("--spacing", nargs="+", type=float, default=None, metavar="MM", help="[OPTIONAL] voxel size in mm per axis, overriding the files' (PNG/JPEG: 1)")
     sub.add_argument("--allow-missing", action="store_true", help="[OPTIONAL] score a ground truth without prediction as an empty prediction")
     sub.add_argument("--ignore-affine", action="store_true", help="[OPTIONAL] accept volumes of equal shape whose affines differ")
+    sub.add_argument("--threshold", type=float, default=None, metavar="T", help="[OPTIONAL] with --pred: binarise predictions saved as probabilities or grey levels (value >= T is foreground). Default: predictions must hold label values")
     sub.add_argument("--no-plot", action="store_true", help="[OPTIONAL] skip the box plot")
     sub.set_defaults(func=_cmd_evaluate, usage_error=sub.error)
 
@@ -136,7 +137,8 @@ def _add_evaluate(verbs) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.pred is None and args.combine is None:
         file_only = [flag for flag, value in (("--gt", args.gt), ("--labels", args.labels), ("--spacing", args.spacing),
-                     ("--allow-missing", args.allow_missing), ("--ignore-affine", args.ignore_affine)) if value]
+                     ("--allow-missing", args.allow_missing), ("--ignore-affine", args.ignore_affine),
+                     ("--threshold", args.threshold is not None)) if value]
         if file_only:
             args.usage_error(f"{', '.join(file_only)} apply to file evaluation; add --pred PRED_DIR.")
         return _cmd_run("evaluate")(args)
@@ -168,6 +170,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             allow_missing=args.allow_missing,
             check_affine=not args.ignore_affine,
             plot=not args.no_plot,
+            threshold=args.threshold,
         )
     print(format_summary(summary))
     print(f"wrote {args.output_dir}")
@@ -196,6 +199,7 @@ def _add_infer(verbs) -> None:
     sub.add_argument("--series-uid", dest="series_uid", default=None, help="[OPTIONAL] SeriesInstanceUID to read from DICOM folders holding several series")
     sub.add_argument("--dicom-seg", dest="dicom_seg", choices=("auto", "yes", "no"), default="auto", help="[OPTIONAL] DICOM SEG output for DICOM input (needs the dicom-seg extra). Default: auto")
     sub.add_argument("--no-overlay", dest="overlay", action="store_false", help="[OPTIONAL] skip the RGB overlays of 2D pictures")
+    sub.add_argument("--nan-policy", dest="nan_policy", choices=("refuse", "zero"), default="refuse", help="[OPTIONAL] NaN/Inf in an input: refuse it, or replace them by 0 (logged in inference_log.json). Default: refuse")
     sub.add_argument("--set", action="append", metavar="ID=VALUE", help="[OPTIONAL] override any bundle config id, repeatable (e.g. --set preset=ct)")
     sub.set_defaults(func=_cmd_infer, usage_error=sub.error)
 
@@ -222,6 +226,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         series_uid=args.series_uid,
         dicom_seg=args.dicom_seg,
         overlay=args.overlay,
+        nan_policy=args.nan_policy,
         overrides=dict(parse_override(item) for item in args.set or []),
     )
     written = sum(len(case["outputs"]) for case in record["cases"])

@@ -8,7 +8,7 @@ Heavy readers (MONAI, ITK, SimpleITK, pydicom) are imported inside the functions
 from __future__ import annotations
 
 from monai_lite.data.datalist import DatalistError, load_datalist, load_datalist_header, write_json_atomic
-from monai_lite.data.dicom import DicomSeriesError, find_dicom_series, load_dicom_series
+from monai_lite.data.dicom import DicomSeriesError, check_series, find_dicom_series, load_dicom_series
 from monai_lite.data.folds import split_cases
 from monai_lite.data.prepare import prepare_datalist
 from monai_lite.data.problems import KINDS, DatasetValidationError, Problem
@@ -19,6 +19,7 @@ __all__ = [
     "DicomSeriesError",
     "KINDS",
     "Problem",
+    "check_series",
     "find_dicom_series",
     "load_datalist",
     "load_datalist_header",

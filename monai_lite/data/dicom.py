@@ -8,7 +8,12 @@ How it works:
   with a message that says so (a series folder is expected).
 * The slice step is computed from ImagePositionPatient projected on the slice normal, never from SliceThickness
   (which differs from the step when slices overlap, as in the TotalSegmentator test CT: 3 mm thick, 2 mm apart).
-  Gaps or duplicate positions are refused.
+* Before any pixel is decoded, :func:`check_series` refuses a series that would be read wrong without an error
+  (ITK/GDCM silently drops a slice without pixel data and stacks the rest as if nothing were missing): every
+  slice must hold pixel data, an ImagePositionPatient, the same ImageOrientationPatient (within
+  ``ORIENTATION_TOLERANCE``) and the same Rows x Columns; consecutive positions along the slice normal must be one
+  step apart (within ``STEP_TOLERANCE_MM``), so a gap or a duplicate position is refused. Each refusal names the
+  series folder and the offending slice files.
 * ITK (GDCM inside) decodes the pixels, including JPEG 2000 lossless, and applies RescaleSlope/RescaleIntercept.
   With ``verify_hu=True`` one slice is also decoded by pydicom and compared: when ITK's values are the stored
   values instead of the rescaled ones, the rescale is applied here; when neither matches, a warning is logged.
@@ -18,17 +23,33 @@ How it works:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DicomSeriesError", "DicomSeries", "is_dicom_file", "find_dicom_series", "load_dicom_series"]
+__all__ = [
+    "DicomSeriesError",
+    "DicomSeries",
+    "is_dicom_file",
+    "find_dicom_series",
+    "check_series",
+    "load_dicom_series",
+    "STEP_TOLERANCE_MM",
+    "ORIENTATION_TOLERANCE",
+]
 
 logger = logging.getLogger(__name__)
 
-_STEP_TOLERANCE_MM = 1e-2
+#: Largest difference (mm) between a slice step and the series' step; positions are written to ~1e-3 mm or better.
+STEP_TOLERANCE_MM = 1e-2
+_STEP_TOLERANCE_MM = STEP_TOLERANCE_MM
+#: Largest difference between direction cosines of two slices of one series (about 0.06 degrees).
+ORIENTATION_TOLERANCE = 1e-3
+#: Pixel data elements of image storage (integer, float, double float).
+_PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
 class DicomSeriesError(ValueError):
@@ -47,6 +68,8 @@ class DicomSeries:
         positions: the ImagePositionPatient projection of each file on the slice normal, ascending (mm).
         frames: NumberOfFrames of a single multi-frame file (1 otherwise).
         transfer_syntax: the TransferSyntaxUID name of the first file.
+        slices: per file (in ``files`` order), the header facts :func:`check_series` needs: ``has_pixels``,
+            ``orientation`` (6 floats or None), ``position`` (3 floats or None), ``shape`` ((Rows, Columns)).
     """
 
     uid: str
@@ -56,6 +79,7 @@ class DicomSeries:
     positions: list[float] = field(default_factory=list)
     frames: int = 1
     transfer_syntax: str = ""
+    slices: list[dict] = field(default_factory=list)
 
     def slice_step(self) -> float | None:
         """The slice step in mm from ImagePositionPatient, or None when the slices are not evenly spaced."""
@@ -99,7 +123,8 @@ def _normal(ds: Any) -> np.ndarray | None:
 def find_dicom_series(folder: str | Path) -> dict[str, DicomSeries]:
     """Group the DICOM files directly inside ``folder`` (no recursion) by SeriesInstanceUID.
 
-    Only headers are read. Files without the DICOM preamble are ignored.
+    Only headers are read (pixel data is skipped, only its presence is noted). Files without the DICOM preamble are
+    ignored.
 
     Returns:
         ``{uid: DicomSeries}`` with files sorted along the slice normal, in UID order.
@@ -110,7 +135,9 @@ def find_dicom_series(folder: str | Path) -> dict[str, DicomSeries]:
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith(".") or not is_dicom_file(path):
             continue
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        # defer_size skips large values (the pixels) without reading them, but keeps their tags, so a slice without
+        # pixel data can be told apart from one with.
+        ds = pydicom.dcmread(path, defer_size="4 KB")
         uid = str(getattr(ds, "SeriesInstanceUID", "") or "<blank SeriesInstanceUID>")
         groups.setdefault(uid, []).append((path, ds))
     result: dict[str, DicomSeries] = {}
@@ -122,19 +149,128 @@ def find_dicom_series(folder: str | Path) -> dict[str, DicomSeries]:
         for path, ds in members:
             ipp = getattr(ds, "ImagePositionPatient", None)
             pos = float(np.dot(np.asarray(ipp, dtype=np.float64), normal)) if ipp is not None and normal is not None else 0.0
-            keyed.append((pos, path))
+            keyed.append((pos, path, _slice_facts(ds)))
         keyed.sort(key=lambda item: (item[0], item[1].name))
         syntax = getattr(getattr(first, "file_meta", None), "TransferSyntaxUID", None)
         result[uid] = DicomSeries(
             uid=uid,
-            files=[p for _, p in keyed],
+            files=[p for _, p, _ in keyed],
             description=str(getattr(first, "SeriesDescription", "") or ""),
             modality=str(getattr(first, "Modality", "") or ""),
-            positions=[pos for pos, _ in keyed],
+            positions=[pos for pos, _, _ in keyed],
             frames=int(getattr(first, "NumberOfFrames", 1) or 1),
             transfer_syntax=getattr(syntax, "name", str(syntax or "")),
+            slices=[facts for _, _, facts in keyed],
         )
     return result
+
+
+def _floats(value: Any, count: int) -> list[float] | None:
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+    return numbers if len(numbers) == count and all(np.isfinite(numbers)) else None
+
+
+def _slice_facts(ds: Any) -> dict:
+    return {
+        "has_pixels": any(tag in ds for tag in _PIXEL_TAGS),
+        "orientation": _floats(getattr(ds, "ImageOrientationPatient", None), 6),
+        "position": _floats(getattr(ds, "ImagePositionPatient", None), 3),
+        "shape": (int(getattr(ds, "Rows", 0) or 0), int(getattr(ds, "Columns", 0) or 0)),
+    }
+
+
+def _names(files: list[Path], limit: int = 8) -> str:
+    shown = ", ".join(p.name for p in files[:limit])
+    return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
+
+
+def _odd_ones(files: list[Path], keys: list[Any]) -> tuple[Any, list[Path]]:
+    """The most common key and the files whose key differs from it."""
+    common = Counter(keys).most_common(1)[0][0]
+    return common, [f for f, k in zip(files, keys) if k != common]
+
+
+def check_series(folder: str | Path, info: DicomSeries) -> None:
+    """Refuse a series whose slices cannot be stacked into one regular volume, before any pixel is decoded.
+
+    Checks, in this order: pixel data in every slice; ImagePositionPatient and ImageOrientationPatient in every
+    slice; one orientation (direction cosines within :data:`ORIENTATION_TOLERANCE`); one Rows x Columns; positions
+    along the slice normal one step apart (within :data:`STEP_TOLERANCE_MM`), so no gap and no duplicate.
+    A single multi-frame file is left to ITK (its geometry is in the functional groups).
+
+    Args:
+        folder: the series folder (for the message).
+        info: the series, from :func:`find_dicom_series`.
+
+    Raises:
+        DicomSeriesError: naming the folder, the series and the offending slice files.
+    """
+    folder = Path(folder)
+    where = f"DICOM series {info.uid} in {folder}"
+    if len(info.files) == 1 and info.frames > 1:
+        return
+    facts = info.slices or [{} for _ in info.files]
+    no_pixels = [f for f, s in zip(info.files, facts) if not s.get("has_pixels", True)]
+    if no_pixels:
+        raise DicomSeriesError(
+            f"{where}: {len(no_pixels)} slice(s) hold no pixel data: {_names(no_pixels)}. A reader would drop them "
+            "and stack the other slices too close together; restore those files from the source, or remove the "
+            "whole series."
+        )
+    for key, tag in (("position", "ImagePositionPatient"), ("orientation", "ImageOrientationPatient")):
+        lacking = [f for f, s in zip(info.files, facts) if key in s and s[key] is None]
+        if lacking:
+            raise DicomSeriesError(
+                f"{where}: {len(lacking)} slice(s) have no valid {tag}: {_names(lacking)}; the slices cannot be "
+                "placed in space. Restore the headers from the source."
+            )
+    if all("orientation" in s for s in facts):
+        rounded = [tuple(np.round(np.asarray(s["orientation"]) / ORIENTATION_TOLERANCE).astype(int)) for s in facts]
+        common, _ = _odd_ones(info.files, rounded)
+        reference = np.asarray(common, dtype=np.float64) * ORIENTATION_TOLERANCE
+        tilted = [
+            f for f, s in zip(info.files, facts)
+            if float(np.max(np.abs(np.asarray(s["orientation"]) - reference))) > ORIENTATION_TOLERANCE
+        ]
+        if tilted:
+            raise DicomSeriesError(
+                f"{where}: {len(tilted)} slice(s) have an ImageOrientationPatient that differs from the series' "
+                f"{[round(v, 4) for v in reference.tolist()]}: {_names(tilted)}. A series must be one stack of "
+                "parallel slices; remove the slices of the other orientation (often a scout or a reformat)."
+            )
+    if all("shape" in s for s in facts):
+        common, other = _odd_ones(info.files, [s["shape"] for s in facts])
+        if other:
+            raise DicomSeriesError(
+                f"{where}: {len(other)} slice(s) are not {common[0]}x{common[1]} (Rows x Columns) like the others: "
+                f"{_names(other)}."
+            )
+    if len(info.files) < 2:
+        return
+    positions = np.asarray(info.positions, dtype=np.float64)
+    steps = np.diff(positions)
+    duplicates = [(info.files[i], info.files[i + 1]) for i in np.flatnonzero(np.abs(steps) <= STEP_TOLERANCE_MM)]
+    if duplicates:
+        listed = "; ".join(f"{a.name} and {b.name} at {positions[info.files.index(a)]:.3f} mm" for a, b in duplicates[:5])
+        raise DicomSeriesError(
+            f"{where}: {len(duplicates)} pair(s) of slices share one position along the slice normal: {listed}. "
+            "Remove the duplicates (or split the series if they are two acquisitions)."
+        )
+    step = float(np.median(steps))
+    off = np.flatnonzero(np.abs(steps - step) > STEP_TOLERANCE_MM)
+    if off.size:
+        listed = "; ".join(
+            f"{info.files[i].name} -> {info.files[i + 1].name}: {steps[i]:.3f} mm" for i in off[:5]
+        )
+        missing = sum(max(int(round(steps[i] / step)) - 1, 0) for i in off)
+        guess = f" (about {missing} slice(s) missing)" if missing else ""
+        raise DicomSeriesError(
+            f"{where}: the slices are not evenly spaced along the slice normal: the step is {step:.3f} mm but "
+            f"{listed}{guess}. Check for missing, extra or misplaced slices."
+        )
 
 
 def _select_series(folder: Path, series_uid: str | None) -> DicomSeries:
@@ -169,6 +305,7 @@ def _check_slices(folder: Path, info: DicomSeries) -> float | None:
         )
     if len(info.files) == 1:
         return None  # one multi-frame file: ITK computes the geometry from the functional groups
+    check_series(folder, info)
     step = info.slice_step()
     if step is None:
         steps = np.round(np.diff(np.asarray(info.positions)), 4).tolist()
@@ -231,7 +368,8 @@ def load_dicom_series(folder: str | Path, series_uid: str | None = None, *, veri
         ``slice_step_mm``, ``transfer_syntax`` and ``modality``.
 
     Raises:
-        DicomSeriesError: no DICOM files, several series and no ``series_uid``, a single slice, or uneven slices.
+        DicomSeriesError: no DICOM files, several series and no ``series_uid``, a single slice, or a series that
+            :func:`check_series` refuses (slices without pixels, mixed orientations, gaps, duplicates).
     """
     import torch
     from monai.data import ITKReader

@@ -30,7 +30,14 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 :class:`WallClockBudget`       ends training after a wall-clock budget         (benchmarks only)
 :class:`PreprocessingRecord`   ``models/preprocessing.json``: the preset and   (always on)
                                image size the weights were trained with
+:class:`RunFolderLock`         ``models/training.lock``: one training per      (always on)
+                               run folder (``fcntl.flock`` + pid)
+:class:`StopOnNonFiniteLoss`   MONAI's ``LOSS_COMPLETED`` event: stop at a     (always on)
+                               NaN/Inf loss before it reaches the weights
 =============================  ==============================================  ==========================
+
+Ctrl-C (SIGINT) during training is handled by :class:`TrainingCheckpoint` (:mod:`.interrupt`): it stops after the
+current iteration, writes ``last.pt`` and exits with status 130.
 """
 
 from __future__ import annotations
@@ -40,11 +47,14 @@ from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
 from monai_lite.engine.clipping import GradientClipping
 from monai_lite.engine.ema import ModelEMA
+from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
 from monai_lite.engine.losses import WeightedDiceCELoss
+from monai_lite.engine.nonfinite import NonFiniteLossError, StopOnNonFiniteLoss
 from monai_lite.engine.preprocessing_record import PreprocessingRecord, read_preprocessing_record
 from monai_lite.engine.progress import ProgressBar
 from monai_lite.engine.progressive import ProgressiveResize
 from monai_lite.engine.rng import RNGState, random_transform_states
+from monai_lite.engine.run_lock import RunFolderLock, RunFolderLockedError
 from monai_lite.engine.schedules import StepLrScheduleHandler, cosine_with_warmup
 from monai_lite.engine.shared import SharedHandler
 from monai_lite.engine.steps import optimizer_steps_now, optimizer_steps_per_epoch
@@ -57,13 +67,19 @@ __all__ = [
     "EvaluatorBest",
     "GradientClipping",
     "ModelEMA",
+    "NonFiniteLossError",
     "PreprocessingRecord",
     "ProgressBar",
     "ProgressiveResize",
     "RNGState",
+    "RunFolderLock",
+    "RunFolderLockedError",
     "SharedHandler",
     "StepLrScheduleHandler",
+    "StopOnNonFiniteLoss",
+    "StopRequest",
     "TrainingCheckpoint",
+    "TrainingInterrupted",
     "WallClockBudget",
     "WeightedDiceCELoss",
     "atomic_path",

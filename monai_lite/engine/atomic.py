@@ -14,6 +14,7 @@ the same guarantee to every other file the project writes (reports, masks, expor
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -28,6 +29,10 @@ import torch
 from ignite.handlers.checkpoint import BaseSaveHandler
 
 __all__ = ["atomic_path", "atomic_save", "atomic_write_json", "atomic_write_text", "json_ready", "AtomicDiskSaver"]
+
+
+#: errno values of a full disk or quota.
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def _new_file_mode(path: Path) -> int:
@@ -66,7 +71,8 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
         The target path.
 
     Raises:
-        Whatever ``torch.save`` raises; the target is then left untouched and the temporary file removed.
+        OSError: with a message naming ``path`` when the disk or quota is full (the previous file is kept).
+        Whatever else ``torch.save`` raises; the target is then left untouched and the temporary file removed.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,8 +86,14 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
             os.fsync(stream.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno in _FULL:
+            kept = f"the previous {path.name} is kept unchanged" if path.exists() else f"no {path.name} was written"
+            raise OSError(
+                err.errno, f"no space left to write {path} ({os.strerror(err.errno)}); {kept}. Free some space, then "
+                "resume (--resume)", str(path),
+            ) from err
         raise
     _fsync_dir(path.parent)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):

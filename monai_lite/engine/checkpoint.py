@@ -13,6 +13,10 @@
   where an uninterrupted run ends. Resuming continues the *same* run: the schedule, its length and the data must be
   those of the checkpoint, or it refuses with the reason. Training longer is a separate, explicit option,
   ``init_weights``: a new run (new optimiser, new schedule over its own epochs) that starts from trained weights.
+  Ctrl-C (SIGINT) while it runs stops the trainer after the current iteration, writes ``last.pt`` with the state at
+  that iteration (a resume continues from there, in the middle of the epoch) and exits with status 130 and a
+  message (:mod:`monai_lite.engine.interrupt`); a second Ctrl-C interrupts at once. Single-process runs only: with
+  several processes (DDP) Ctrl-C keeps its usual effect.
 
 The trainer's handler list must hold :class:`TrainingCheckpoint` after the ``ValidationHandler``, so ``last.pt``
 captures the state after validation (which also draws from the global random generator).
@@ -32,6 +36,7 @@ from ignite.engine import Events
 from ignite.handlers import Checkpoint
 
 from monai_lite.engine.atomic import AtomicDiskSaver, atomic_save
+from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
 
 __all__ = ["BestCheckpoint", "TrainingCheckpoint", "EvaluatorBest"]
 
@@ -173,6 +178,7 @@ class TrainingCheckpoint:
         self.save_interval = int(save_interval)
         self.logger = logging.getLogger(name)
         self._checkpoint: Checkpoint | None = None
+        self._stop = StopRequest()
 
     @property
     def path(self) -> Path:
@@ -200,13 +206,16 @@ class TrainingCheckpoint:
         return objects
 
     def attach(self, engine: Any) -> None:
-        """Resume on ``STARTED`` (when asked) and save on ``EPOCH_COMPLETED``.
+        """Resume on ``STARTED`` (when asked), save on ``EPOCH_COMPLETED``, and on SIGINT save and stop.
 
         Args:
             engine: the MONAI trainer.
         """
         engine.add_event_handler(Events.STARTED, self._on_started)
         engine.add_event_handler(Events.EPOCH_COMPLETED, self._on_epoch_completed)
+        engine.add_event_handler(Events.TERMINATE, self._on_terminate)
+        engine.add_event_handler(Events.COMPLETED, lambda _: self._stop.restore())
+        engine.add_event_handler(Events.EXCEPTION_RAISED, self._on_exception)
 
     def _on_started(self, engine: Any) -> None:
         # The scaler exists only once the trainer runs (MONAI's Trainer.run makes it), so build the checkpoint here.
@@ -216,6 +225,51 @@ class TrainingCheckpoint:
             self.load(engine, path)
         elif self.init_weights:
             self.load_weights(self.init_weights)
+        import ignite.distributed as idist
+
+        # With several processes a signal reaches each rank at a slightly different iteration, and a rank that stops
+        # one step early leaves the others waiting in their gradient all-reduce; there the launcher's handling stays.
+        if idist.get_world_size() == 1:
+            self._stop.install(engine)
+
+    def _on_terminate(self, engine: Any) -> None:
+        reason = self._stop.requested
+        self._stop.restore()
+        if reason is None:  # terminated by another handler (e.g. a time budget): its own business
+            return
+        self.save_now(engine)
+        message = (
+            f"Training interrupted ({reason}) after iteration {engine.state.iteration} (epoch {engine.state.epoch} of "
+            f"{engine.state.max_epochs}); saved a resumable checkpoint to {self.path}. Continue with --resume "
+            "(resume=true) and the same settings."
+        )
+        self.logger.warning(message)
+        raise TrainingInterrupted(message)
+
+    def _on_exception(self, engine: Any, error: BaseException) -> None:
+        # ignite hands exceptions to EXCEPTION_RAISED handlers instead of raising them: put SIGINT back, re-raise.
+        self._stop.restore()
+        raise error
+
+    def save_now(self, engine: Any) -> Path:
+        """Write ``last.pt`` with the state at the current iteration (atomically, on rank 0), whatever the epoch.
+
+        ignite's ``Checkpoint`` ranks saves by epoch and would skip one in the middle of an epoch, so this writes
+        the same content (each object's ``state_dict``) directly.
+
+        Args:
+            engine: the trainer.
+
+        Returns:
+            The checkpoint path.
+        """
+        import ignite.distributed as idist
+
+        state = {key: _unwrap(obj).state_dict() if isinstance(obj, nn.Module) else obj.state_dict()
+                 for key, obj in self._objects(engine).items()}
+        if idist.get_rank() == 0:
+            atomic_save(state, self.path)
+        return self.path
 
     def _on_epoch_completed(self, engine: Any) -> None:
         if engine.state.epoch % self.save_interval == 0 or engine.state.epoch >= engine.state.max_epochs:

@@ -28,7 +28,7 @@ from monai_lite.evaluation.matching import (
     match_cases,
 )
 from monai_lite.evaluation.metrics import both_empty_metrics, compute_case_metrics
-from monai_lite.evaluation.reader import Mask, read_mask
+from monai_lite.evaluation.reader import THRESHOLD_HINT, Mask, describe_values, read_mask
 from monai_lite.evaluation.report import check_output_dir, write_report
 
 __all__ = ["parse_labels", "class_name", "score_case", "complete_rows", "evaluate_pairs", "evaluate_folder"]
@@ -97,11 +97,68 @@ def _check_geometry(pred: Mask, gt: Mask, check_affine: bool) -> None:
             )
 
 
+class LabelValues:
+    """The values a prediction may hold: 0 and the named classes, or, when none are named, every value that some
+    ground truth of the evaluation holds.
+
+    A prediction holding anything else (grey levels, probabilities scaled to 0-255, a stray value) would otherwise be
+    scored as one class per value (a block of 128 in a perfect 0/255 mask scores Dice 0 "missed"), so it is refused.
+    The ground truths of other cases are only read when a prediction holds a value its own ground truth lacks.
+
+    Args:
+        pairs: the cases of the evaluation (their ground truths give the values when ``labels`` is empty).
+        labels: the named classes. Defaults to None.
+    """
+
+    def __init__(self, pairs: Sequence[CasePair] = (), labels: Mapping[int, str] | None = None) -> None:
+        self.pairs = list(pairs)
+        self.named = {0, *(int(v) for v in labels)} if labels else None
+        self._all_truths: set[int] | None = None
+
+    def _truth_values(self) -> set[int]:
+        if self._all_truths is None:
+            self._all_truths = {0}
+            for pair in self.pairs:
+                self._all_truths |= set(np.unique(read_mask(pair.gt).array).tolist())
+        return self._all_truths
+
+    def check(self, pred: Mask, gt: Mask) -> None:
+        """Refuse ``pred`` if it holds a value that is not a label value.
+
+        Raises:
+            ValueError: naming the file, what it holds, the label values and how to binarise it.
+        """
+        found = set(np.unique(pred.array).tolist())
+        allowed = self.named if self.named is not None else {0} | set(np.unique(gt.array).tolist())
+        if found <= allowed:
+            return
+        if self.named is None:
+            allowed = self._truth_values() | allowed
+            if found <= allowed:
+                return
+        stray = sorted(found - allowed)
+        shown = ", ".join(str(v) for v in stray[:8]) + (", ..." if len(stray) > 8 else "")
+        if self.named is not None:
+            raise ValueError(
+                f"prediction {pred.path} holds label value(s) [{shown}] that labels does not name "
+                f"({sorted(self.named - {0})}); it holds {describe_values(pred.array)}. If those values are classes, "
+                f"add them to labels (--labels); if it is a probability or grey-level map, {THRESHOLD_HINT}."
+            )
+        source = "the values of the ground truth masks"
+        raise ValueError(
+            f"prediction {pred.path} holds {describe_values(pred.array)}; the label values are {sorted(allowed)} "
+            f"({source}), so {shown} cannot be scored. If it is a probability or grey-level map, {THRESHOLD_HINT}; "
+            "if those values are classes, name them with --labels (labels=...)."
+        )
+
+
 def score_case(
     pair: CasePair,
     labels: Mapping[int, str] | None = None,
     spacing: Sequence[float] | None = None,
     check_affine: bool = True,
+    threshold: float | None = None,
+    label_values: LabelValues | None = None,
 ) -> list[dict[str, Any]]:
     """Read and score one case.
 
@@ -111,12 +168,16 @@ def score_case(
             Defaults to None.
         spacing: pixel/voxel size in mm overriding the ground truth's (2D files have 1). Defaults to None.
         check_affine: refuse volumes whose affines differ. Defaults to True.
+        threshold: binarise the prediction (``value >= threshold`` is 1) before scoring. Defaults to None.
+        label_values: the values a prediction may hold; None allows 0, the named classes or, without names, the
+            values of this case's ground truth. Defaults to None.
 
     Returns:
         One row per class (see :data:`~monai_lite.evaluation.report.CSV_COLUMNS`).
 
     Raises:
-        FileNotFoundError, ValueError: unreadable files, or a shape/affine mismatch naming both files.
+        FileNotFoundError, ValueError: unreadable files, a shape/affine mismatch naming both files, or a prediction
+            holding values that are not label values.
 
     Example::
 
@@ -128,8 +189,9 @@ def score_case(
     if pair.pred is None:
         pred = Mask(path=Path(""), array=np.zeros_like(gt.array), spacing=gt.spacing, affine=gt.affine)
     else:
-        pred = read_mask(pair.pred, named)
+        pred = read_mask(pair.pred, named, threshold=threshold)
         _check_geometry(pred, gt, check_affine)
+        (label_values or LabelValues([], labels)).check(pred, gt)
     voxel_size = tuple(float(s) for s in spacing) if spacing is not None else gt.spacing
     if len(voxel_size) != gt.array.ndim:
         raise ValueError(
@@ -206,6 +268,7 @@ def evaluate_pairs(
     plot: bool = True,
     progress: bool | None = None,
     extra: Mapping[str, Any] | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """Score paired cases and write the report into ``output_dir``.
 
@@ -218,22 +281,34 @@ def evaluate_pairs(
         plot: write the box plot. Defaults to True.
         progress: show a tqdm bar; None shows it only on a terminal. Defaults to None.
         extra: more summary entries. Defaults to None.
+        threshold: binarise every prediction (``value >= threshold`` is foreground 1), for probability or
+            grey-level maps of a binary task; recorded in the summary. Defaults to None (predictions must hold
+            label values).
 
     Returns:
         The summary dict.
 
     Raises:
-        ValueError: no case, bad labels, or a case that fails (the message names its files).
+        ValueError: no case, bad labels, a threshold with several named classes, or a case that fails (the message
+            names its files).
     """
     from tqdm import tqdm
 
     names = parse_labels(labels)
     if not pairs:
         raise ValueError("there is no case to evaluate.")
+    if threshold is not None and names and len(names) > 1:
+        raise ValueError(
+            f"threshold {threshold} binarises predictions, so it only applies to a task with one class; labels name "
+            f"{len(names)} ({sorted(names)})."
+        )
+    values = LabelValues(pairs, names)
+    if threshold is not None:
+        extra = {**(extra or {}), "threshold": threshold}
     rows: list[dict[str, Any]] = []
     # disable=None lets tqdm show the bar on a terminal only, so logs of batch jobs stay clean.
     for pair in tqdm(pairs, desc="evaluate", unit="case", disable=None if progress is None else not progress):
-        rows.extend(score_case(pair, names, spacing, check_affine))
+        rows.extend(score_case(pair, names, spacing, check_affine, threshold, values))
     rows = complete_rows(rows, names)
     return write_report(rows, output_dir, extra=extra, plot=plot)
 
@@ -250,6 +325,7 @@ def evaluate_folder(
     check_affine: bool = True,
     plot: bool = True,
     progress: bool | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """Evaluate a folder of predictions against a folder of masks or a datalist fold.
 
@@ -270,6 +346,8 @@ def evaluate_folder(
         check_affine: refuse NIfTI/NRRD pairs whose affines differ. Defaults to True.
         plot: write the box plot. Defaults to True.
         progress: tqdm bar over cases; None shows it on a terminal only. Defaults to None.
+        threshold: binarise predictions saved as probabilities or grey levels (see :func:`evaluate_pairs`).
+            Defaults to None.
 
     Returns:
         The summary written to ``summary.json``.
@@ -321,4 +399,4 @@ def evaluate_folder(
         "missing_predictions": matching.missing,
         "unmatched_predictions": [str(p) for p in matching.unmatched_predictions],
     }
-    return evaluate_pairs(matching.pairs, output_dir, labels, spacing, check_affine, plot, progress, extra)
+    return evaluate_pairs(matching.pairs, output_dir, labels, spacing, check_affine, plot, progress, extra, threshold)

@@ -8,7 +8,9 @@ go through MONAI's readers via :func:`monai_lite.data.io.read_volume`, indexed `
 affine whose column lengths give the spacing. 2D files have spacing 1 per pixel.
 
 Label values: integers >= 0 are class values; a mask holding only ``{0, 255}`` is read with ``> 0`` (binary masks
-stored for viewing), unless 255 is itself a named class. Lossy JPEG masks must still be exactly binary.
+stored for viewing), unless 255 is itself a named class. Lossy JPEG masks must still be exactly binary. A prediction
+saved as probabilities or grey levels is refused with what was found (:func:`describe_values`), unless a
+``threshold`` binarises it explicitly (``value >= threshold`` is foreground 1).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ import numpy as np
 
 from monai_lite.data.io import IMAGE_2D_SUFFIXES, LOSSY_SUFFIXES, VOLUME_SUFFIXES, read_picture, read_volume, split_name
 
-__all__ = ["MASK_SUFFIXES", "Mask", "is_mask_file", "read_mask"]
+__all__ = ["MASK_SUFFIXES", "Mask", "describe_values", "is_mask_file", "read_mask"]
+
+#: How to binarise a probability or grey-level prediction, for messages.
+THRESHOLD_HINT = (
+    "binarise it with --threshold T (threshold=T in Python): value >= T is foreground, e.g. 0.5 for probabilities "
+    "in [0, 1] or 128 for grey levels 0-255"
+)
 
 #: File endings read as masks (lower case).
 MASK_SUFFIXES: tuple[str, ...] = (*VOLUME_SUFFIXES, *IMAGE_2D_SUFFIXES)
@@ -75,10 +83,37 @@ def _spatial_volume(array: np.ndarray, path: Path) -> np.ndarray:
     return array
 
 
+def describe_values(array: np.ndarray) -> str:
+    """What values an array holds, in words: ``"23 distinct values in [0, 1], looks like probabilities"``."""
+    finite = array[np.isfinite(array)] if np.issubdtype(array.dtype, np.floating) else array
+    bad = int(array.size - finite.size)
+    values = np.unique(finite)
+    if values.size == 0:
+        return f"{bad} NaN or infinite value(s) and nothing else"
+    text = f"{values.size} distinct value(s) in [{values[0]:g}, {values[-1]:g}]"
+    if bad:
+        text += f" and {bad} NaN or infinite value(s)"
+    fractional = np.issubdtype(values.dtype, np.floating) and bool(np.any(values != np.round(values)))
+    if fractional and values[0] >= 0 and values[-1] <= 1:
+        text += ", looks like probabilities"
+    elif values.size > 10:
+        text += ", looks like a grey-level or probability map"
+    return text
+
+
+def _binarised(array: np.ndarray, path: Path, threshold: float) -> np.ndarray:
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        raise ValueError(f"prediction {path} holds {describe_values(array)}; it cannot be binarised. Repair the file.")
+    return (array >= threshold).astype(np.int64)
+
+
 def _as_labels(array: np.ndarray, path: Path, named: Collection[int]) -> np.ndarray:
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-            raise ValueError(f"mask {path} holds non-integer values; masks must be integer label maps.")
+            raise ValueError(
+                f"mask {path} holds non-integer values ({describe_values(array)}); masks must be integer label "
+                f"maps. If it is a prediction, {THRESHOLD_HINT}."
+            )
     labels = np.asarray(array).astype(np.int64, copy=False)
     values = np.unique(labels)
     if values.size and values[0] < 0:
@@ -93,7 +128,7 @@ def _as_labels(array: np.ndarray, path: Path, named: Collection[int]) -> np.ndar
     return labels
 
 
-def read_mask(path: str | Path, named: Collection[int] = ()) -> Mask:
+def read_mask(path: str | Path, named: Collection[int] = (), threshold: float | None = None) -> Mask:
     """Read one mask file as an integer label map.
 
     Args:
@@ -101,6 +136,8 @@ def read_mask(path: str | Path, named: Collection[int] = ()) -> Mask:
             ``.mha``, ...).
         named: class values the caller names explicitly; a value 255 listed here is kept as a class instead of
             being read as binary foreground. Defaults to ().
+        threshold: binarise the mask (``value >= threshold`` becomes 1, the rest 0) instead of reading label
+            values; for predictions saved as probabilities or grey levels. Defaults to None.
 
     Returns:
         The :class:`Mask` (the file itself is never modified).
@@ -135,4 +172,5 @@ def read_mask(path: str | Path, named: Collection[int] = ()) -> Mask:
             spacing = tuple(float(s) for s in lengths[: array.ndim])
     except (OSError, RuntimeError) as exc:
         raise ValueError(f"mask {path} cannot be read ({type(exc).__name__}: {exc}).") from exc
-    return Mask(path=path, array=_as_labels(array, path, named), spacing=spacing, affine=affine)
+    labels = _as_labels(array, path, named) if threshold is None else _binarised(array, path, float(threshold))
+    return Mask(path=path, array=labels, spacing=spacing, affine=affine)

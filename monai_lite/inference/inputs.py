@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from monai.data import ImageReader
 
-from monai_lite.data.dicom import find_dicom_series, is_dicom_file
+from monai_lite.data.dicom import check_series, find_dicom_series, is_dicom_file
 from monai_lite.data.io import IMAGE_2D_SUFFIXES, VOLUME_SUFFIXES, is_2d_file, is_volume_file, split_name
 
 __all__ = ["Case", "PreloadedReader", "find_cases", "check_output_dir", "array_case"]
@@ -115,6 +115,7 @@ def _series_case(folder: Path, series_uid: str | None) -> Case:
             f"DICOM folder {folder} holds a single slice ({info.files[0].name}); a 3D series folder with all its "
             "slices is expected."
         )
+    check_series(folder, info)  # before any case is predicted: a broken series stops the run with nothing written
     return Case(name=folder.name, kind="dicom", source=folder, series_uid=info.uid, series_files=list(info.files))
 
 
@@ -223,10 +224,10 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def check_output_dir(output_dir: str | Path, inputs: Sequence[str | Path]) -> Path:
-    """Refuse an output folder that is an input folder, lies inside one, or is a file.
+    """Refuse an output folder that is an input folder, lies inside one (at any depth, existing or not), or is a file.
 
-    A file input's own folder counts as an input folder (outputs would land beside the file). Paths are compared
-    after resolving symbolic links.
+    A file input's own folder counts as an input folder (outputs would land beside the file, or in a new subfolder
+    of it). Paths are compared after resolving symbolic links.
 
     Args:
         output_dir: the folder predictions will be written to (created later if missing).
@@ -248,9 +249,10 @@ def check_output_dir(output_dir: str | Path, inputs: Sequence[str | Path]) -> Pa
                 f"output folder {out} is inside the input folder {source}; inference never writes into its "
                 "inputs, choose an output folder elsewhere."
             )
-        if source.is_file() and out == source.parent:
+        if source.is_file() and _inside(out, source.parent):
+            where = "is the folder" if out == source.parent else "is inside the folder"
             raise ValueError(
-                f"output folder {out} is the folder of the input {source}; inference never writes into its inputs, "
-                "choose an output folder elsewhere."
+                f"output folder {out} {where} of the input file {source}; inference never writes into its inputs' "
+                "folders (nor new subfolders of them), choose an output folder elsewhere."
             )
     return out

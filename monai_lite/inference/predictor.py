@@ -9,6 +9,9 @@ otherwise) gives probabilities, which MONAI's ``Invertd`` maps back through the 
 Ensemble members are averaged there, in the input geometry, with weights ``dice_i / sum dice`` (:mod:`.ensemble`),
 then thresholded (binary) or arg-maxed (multi-class) into a uint8 label map. Post-processing stays in float32/uint8.
 
+An input holding NaN or infinite values is refused (a network turns them into a confident, wrong mask), unless
+``nan_policy="zero"`` (``--nan-policy zero``) is chosen: they are then replaced by 0 and the count is logged.
+
 ``monai-lite infer`` and :meth:`Predictor.write` are the same code path; :func:`load_bundle` is the Python entry.
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 BLEND_MODES = ("gaussian", "constant")
 DICOM_SEG_MODES = ("auto", "yes", "no")
+NAN_POLICIES = ("refuse", "zero")
 
 
 @dataclass
@@ -47,6 +51,7 @@ class CasePrediction:
         affine: the input's 4x4 affine (identity for pictures).
         picture: the input as read, ``(H, W[, C])``, for overlays (pictures only).
         series_uid: the SeriesInstanceUID that was read (DICOM only).
+        notes: what was done to the input on the way (e.g. non-finite values replaced), for the log.
     """
 
     case: Case
@@ -54,6 +59,7 @@ class CasePrediction:
     affine: np.ndarray
     picture: np.ndarray | None = None
     series_uid: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:
@@ -85,9 +91,13 @@ class Predictor:
         dicom_seg: DICOM SEG output for DICOM inputs in :meth:`write`: ``"auto"`` (when highdicom is installed,
             else a warning), ``"yes"`` (required), ``"no"``. Defaults to "auto".
         overlay: write colour overlays of 2D pictures in :meth:`write`. Defaults to True.
+        nan_policy: what to do with NaN or infinite values in an input: ``"refuse"`` (a ``ValueError`` naming the
+            input and the count) or ``"zero"`` (replace them by 0; the count goes into the case's notes and
+            ``inference_log.json``). Defaults to "refuse".
 
     Raises:
-        ValueError: no model, models with different output channels, bad weights, overlap, blend or dicom_seg.
+        ValueError: no model, models with different output channels, bad weights, overlap, blend, dicom_seg or
+            nan_policy.
 
     Example::
 
@@ -110,6 +120,7 @@ class Predictor:
         series_uid: str | None = None,
         dicom_seg: str = "auto",
         overlay: bool = True,
+        nan_policy: str = "refuse",
     ) -> None:
         self.models = list(models)
         if not self.models:
@@ -137,6 +148,9 @@ class Predictor:
             raise ValueError(f"blend must be one of {BLEND_MODES}, got {blend!r}.")
         if dicom_seg not in DICOM_SEG_MODES:
             raise ValueError(f"dicom_seg must be one of {DICOM_SEG_MODES}, got {dicom_seg!r}.")
+        if nan_policy not in NAN_POLICIES:
+            raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {nan_policy!r}.")
+        self.nan_policy = nan_policy
         self.tta = bool(tta)
         self.threshold = float(self.models[0].threshold if threshold is None else threshold)
         self.overlap = float(overlap)
@@ -145,6 +159,8 @@ class Predictor:
         self.series_uid = series_uid
         self.dicom_seg = dicom_seg
         self.overlay = bool(overlay)
+        self._replaced: dict[str, int] = {}  # case name -> non-finite values replaced (nan_policy="zero")
+        self._file_counts: dict[str, int] = {}  # case name -> non-finite values in the volume file as stored
 
     @property
     def out_channels(self) -> int:
@@ -210,6 +226,36 @@ class Predictor:
             data = loader(data, reader) if reader is not None else loader(data)
         return data
 
+    def _finite(self, case: Case, image: Any) -> Any:
+        """``image`` unchanged when every value is finite; else refused, or zero-filled under ``nan_policy="zero"``."""
+        values = torch.as_tensor(image)
+        bad = int((~torch.isfinite(values)).sum()) if values.is_floating_point() else 0
+        if case.kind == "volume":
+            bad = max(bad, self._file_nonfinite(case))
+        if bad == 0:
+            return image
+        if self.nan_policy != "zero":
+            raise ValueError(
+                f"inference input {case.describe()} holds {bad} NaN or infinite value(s) of {values.numel()}; its "
+                "segmentation would be silently wrong. Repair the image, or pass --nan-policy zero "
+                "(nan_policy='zero') to replace them by 0 (recorded in inference_log.json)."
+            )
+        if case.name not in self._replaced:
+            logger.warning("%s: replaced %d NaN or infinite value(s) by 0 (nan_policy='zero').", case.describe(), bad)
+        self._replaced[case.name] = bad
+        return torch.nan_to_num(image, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def _file_nonfinite(self, case: Case) -> int:
+        """Non-finite values of a volume file as stored: ITK's NIfTI reader (the presets' reader) turns NaN and
+        infinities into 0 without a word, so the file is counted with nibabel (other formats with ITK), once."""
+        if case.name not in self._file_counts:
+            from monai_lite.data.io import read_volume
+
+            array = read_volume(case.source).array
+            floating = np.issubdtype(array.dtype, np.floating)
+            self._file_counts[case.name] = int(np.count_nonzero(~np.isfinite(array))) if floating else 0
+        return self._file_counts[case.name]
+
     # --- prediction ------------------------------------------------------------------------------------------
     def _inferer(self, model: BundleModel, x: torch.Tensor) -> Any:
         from monai.inferers import SimpleInferer, SliceInferer, SlidingWindowInferer
@@ -248,6 +294,7 @@ class Predictor:
         from monai.transforms import Invertd
 
         data = self._load(case, model, volume)
+        data["image"] = self._finite(case, data["image"])
         # Keep the input as read: some transforms update the metadata (affine) of their input in place.
         loaded = data["image"].clone()
         data = model.transform(data)
@@ -279,6 +326,7 @@ class Predictor:
         """
         from monai_lite.data.dicom import load_dicom_series
 
+        self._replaced, self._file_counts = {}, {}
         volume = load_dicom_series(case.source, case.series_uid) if case.kind == "dicom" else None
         probas, loaded = [], None
         for model in self.models:
@@ -295,7 +343,10 @@ class Predictor:
             )
         affine = np.eye(4) if picture else np.asarray(loaded.affine, dtype=np.float64)
         series = case.series_uid if case.kind == "dicom" else None
-        return CasePrediction(case, proba, affine, picture=array if picture else None, series_uid=series)
+        notes = []
+        if case.name in self._replaced:
+            notes.append(f"replaced {self._replaced[case.name]} NaN or infinite input value(s) by 0 (nan_policy=zero)")
+        return CasePrediction(case, proba, affine, picture=array if picture else None, series_uid=series, notes=notes)
 
     def labels(self, proba: torch.Tensor) -> np.ndarray:
         """The uint8 label map of ``(K, *spatial)`` probabilities: ``>= threshold`` for K = 1, arg-max otherwise."""
@@ -385,6 +436,7 @@ class Predictor:
             "series_uid": self.series_uid,
             "dicom_seg": self.dicom_seg,
             "overlay": self.overlay,
+            "nan_policy": self.nan_policy,
         }
 
     def write(self, inputs: str | Path | Sequence[str | Path], output_dir: str | Path, progress: bool = True) -> dict:
@@ -429,6 +481,7 @@ class Predictor:
             started = time.perf_counter()
             result = self.predict_case(case)
             outputs, notes = self._write_case(result, out, seg_mode)
+            notes = result.notes + notes
             log.add_case({
                 "input": str(case.source),
                 "kind": case.kind,
@@ -489,7 +542,7 @@ def load_bundle(
         overrides: bundle config ids to replace (as ``--set``), applied to every bundle. Defaults to None.
         options: the keyword options of :class:`Predictor`: ``tta`` (False), ``threshold`` (the bundle's, 0.5),
             ``overlap`` (0.25), ``blend`` ("gaussian"), ``sw_batch_size`` (4), ``series_uid``, ``dicom_seg``
-            ("auto"), ``overlay`` (True).
+            ("auto"), ``overlay`` (True), ``nan_policy`` ("refuse").
 
     Returns:
         The predictor.

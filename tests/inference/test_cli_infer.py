@@ -1,8 +1,9 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """Proves the ``monai-lite infer`` verb end to end on a temporary folder: positional inputs and the older ``-i``
 alias both segment every picture into OUTDIR with masks, overlays and inference_log.json, forwarding the options
-(--tta, --threshold, --ckpt-path, --device, --no-overlay); an output folder inside the input folder, a single DICOM
-slice file and an unknown bundle fail with exit code 1 and one line; no input at all is a usage error (exit 2)."""
+(--tta, --threshold, --ckpt-path, --device, --no-overlay); an output folder inside the input folder or in a new
+subfolder of an input file's folder (nothing created), a single DICOM slice file and an unknown bundle fail with
+exit code 1 and one line; no input at all is a usage error (exit 2)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,15 @@ def test_no_input_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         cli.main(["infer", "-o", "somewhere"])
     assert exc.value.code == 2
+
+
+def test_infer_command_refuses_a_subfolder_of_an_input_files_folder(tmp_path: Path, capsys) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    picture = images / "a.png"
+    Image.fromarray(asymmetric_picture()).save(picture)
+    code = cli.main(["infer", str(picture), "-o", str(images / "preds"), "--device", "cpu"])
+    assert code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"output folder {(images / 'preds').resolve()} is inside the folder of the input file" in last
+    assert sorted(p.name for p in images.iterdir()) == ["a.png"]

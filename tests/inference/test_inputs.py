@@ -2,7 +2,7 @@
 """Proves how inference inputs are found: a folder of files is many cases and a DICOM series folder one case; a
 single DICOM slice file, a folder with several series (unless --series-uid picks one), a folder without images and
 an unknown file type give one clear sentence; repeated names get suffixes; and an output folder that is an input
-folder, lies inside one, or is a file input's own folder is refused."""
+folder, lies inside one, or lies in a file input's own folder tree (its folder or a new subfolder of it) is refused."""
 
 from __future__ import annotations
 
@@ -95,3 +95,14 @@ def test_output_folder_inside_an_input_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not a folder"):
         check_output_dir(picture, [tmp_path / "other"])
     assert check_output_dir(tmp_path / "out", [images, picture]) == (tmp_path / "out").resolve()
+
+
+def test_output_never_inside_an_input_files_folder_tree(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    picture = images / "a.png"
+    Image.fromarray(asymmetric_picture()).save(picture)
+    for bad in (images, images / "new", images / "new" / "deeper"):
+        with pytest.raises(ValueError, match=f"of the input file {picture}"):
+            check_output_dir(bad, [picture])
+    assert check_output_dir(tmp_path / "elsewhere", [picture]) == (tmp_path / "elsewhere").resolve()
