@@ -269,6 +269,13 @@ class Predictor:
                 f"bundle {model.name}'s preset turned {case.describe()} into a {image.ndim - 1}D image, but it is "
                 f"{expected}D; use a bundle or preset for this kind of image."
             )
+        if image.shape[0] != model.in_channels:
+            found = "a 4D volume (a time series or several channels)" if expected == 3 else "a picture"
+            raise InputFileError(
+                f"{case.describe()} gives {image.shape[0]} channel(s) and bundle {model.name} takes "
+                f"{model.in_channels}: it is {found} with {tuple(loaded.shape)} values; give one 3D volume per "
+                "file" + (" (split the channels, e.g. with nibabel, and segment each)." if expected == 3 else ".")
+            )
         proba = self._network_proba(model, image.as_tensor()[None].to(model.device))[0].cpu()
         inverted = Invertd(keys="pred", transform=model.transform, orig_keys="image", nearest_interp=False)(
             {"image": image, "pred": MetaTensor(proba)}
