@@ -102,3 +102,15 @@ def test_bundle_command_reports_one_line(override: tuple[str, str], message: str
 def test_bundle_command_debug_shows_the_traceback() -> None:
     result = _bundle_run("--epochs", "-3", debug=True)
     assert result.returncode == 1 and "Traceback" in result.stderr and "SettingError" in result.stderr
+
+
+def test_bundle_inference_names_a_damaged_checkpoint(tmp_path: Path) -> None:
+    weights = tmp_path / "model.pt"
+    weights.write_bytes(b"\0" * 10)
+    config = BUNDLES_DIR / "medlitenet" / "configs" / "inference.json"
+    result = subprocess.run([sys.executable, "-m", "monai.bundle", "run", "inference", "--config_file", str(config),
+                             "--ckpt_path", str(weights), "--output_dir", str(tmp_path / "out")],
+                            capture_output=True, text=True, env={**os.environ, "MONAI_LITE_DEBUG": ""}, timeout=300)
+    assert result.returncode == 1
+    assert f"monai-lite: error: bundle setting 'ckpt_path': {weights} is not a PyTorch checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
