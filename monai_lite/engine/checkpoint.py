@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 import torch.nn as nn
 from ignite.engine import Events
 from ignite.handlers import Checkpoint

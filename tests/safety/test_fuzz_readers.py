@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
