@@ -2,14 +2,13 @@
 """The ``monai-lite`` command: a few verbs that each do a whole job, folders and files in, folders and files out.
 
 Each verb only parses its arguments and forwards them by keyword to an API function, so everything the command
-does can be scripted from Python too. Exit codes: 0 success, 1 the job failed (bad data, failed check), 2 usage. Set ``MONAI_LITE_DEBUG=1`` to see the
-full traceback of a reported problem.
+does can be scripted from Python too. Exit codes: 0 success, 1 the job failed (bad data, failed check), 2 usage. ``--debug`` (or ``MONAI_LITE_DEBUG=1``)
+shows the full traceback of a reported problem. The error types are in :mod:`monai_lite.errors`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
@@ -68,6 +67,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``monai-lite`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(prog="monai-lite", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of a reported problem (same as MONAI_LITE_DEBUG=1)")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     verbs.add_parser("list", help="list the networks, bundles and transform presets").set_defaults(func=_cmd_list)
@@ -245,20 +245,6 @@ def _add_benchmark(verbs) -> None:
     accuracy.add_parser(kinds)
 
 
-def _user_error(err: BaseException) -> BaseException | None:
-    """The data or configuration problem behind ``err``, if any.
-
-    MONAI's config parser wraps what a config expression raised in ``RuntimeError("Failed to evaluate ...")``;
-    the cause chain still holds our own one-sentence error, which is what the user needs to read.
-    """
-    seen = 0
-    while err is not None and seen < 20:
-        if isinstance(err, (FileNotFoundError, ValueError)):
-            return err
-        err, seen = err.__cause__ or err.__context__, seen + 1
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``monai-lite`` console script."""
     parser = build_parser()
@@ -266,11 +252,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except Exception as err:  # noqa: BLE001 - re-raised below unless it is a user-facing problem
-        problem = _user_error(err)
-        if problem is None or os.environ.get("MONAI_LITE_DEBUG"):
+        from monai_lite.errors import debug_requested, user_error, user_message
+
+        problem = user_error(err)
+        if problem is None or args.debug or debug_requested():
             raise
         # Data and configuration problems are reported in one message naming the file; no traceback.
-        print(f"monai-lite {args.verb}: error: {problem}", file=sys.stderr)
+        print(f"monai-lite {args.verb}: error: {user_message(problem)}", file=sys.stderr)
         return 1
 
 

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
+from .checks import check_bundle_settings
 from .data import IMAGE_SUFFIXES, inference_data, training_data
 from .paths import find_bundle_root, require_checkpoint
 
-__all__ = ["IMAGE_SUFFIXES", "find_bundle_root", "inference_data", "require_checkpoint", "training_data"]
+__all__ = ["IMAGE_SUFFIXES", "check_bundle_settings", "find_bundle_root", "inference_data", "require_checkpoint", "training_data"]

@@ -48,6 +48,8 @@ def require_checkpoint(path: str) -> str:
 
     Raises:
         FileNotFoundError: naming the missing file and the training command that writes it.
+        CheckpointError: a file that is empty, damaged or not a PyTorch checkpoint (checked by reading it with
+            ``weights_only=True``, memory-mapped, so MONAI's ``CheckpointLoader`` gets a file that loads).
     """
     if not os.path.isfile(path):
         bundle = Path(path).resolve().parent.parent
@@ -55,4 +57,7 @@ def require_checkpoint(path: str) -> str:
             f"no trained weights at {path}. Train the bundle first: python -m monai.bundle run training "
             f"--config_file {bundle}/configs/train.json (or pass --ckpt_path to point at another checkpoint)."
         )
+    from monai_lite.engine.checkpoint_file import read_checkpoint
+
+    read_checkpoint(path, "checkpoint", mmap=True)
     return path

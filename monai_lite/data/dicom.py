@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from monai_lite.errors import MonaiLiteError
+
 __all__ = [
     "DicomSeriesError",
     "DicomSeries",
@@ -52,7 +54,7 @@ ORIENTATION_TOLERANCE = 1e-3
 _PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 
-class DicomSeriesError(ValueError):
+class DicomSeriesError(MonaiLiteError):
     """A DICOM folder that cannot be read as exactly one 3D series."""
 
 

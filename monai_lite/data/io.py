@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from monai_lite.errors import InputFileError
+
 __all__ = [
     "IMAGE_2D_SUFFIXES",
     "VOLUME_SUFFIXES",
@@ -97,15 +99,22 @@ def read_picture(path: str | Path) -> Picture:
 
     Raises:
         OSError: the file is missing, truncated or not an image Pillow understands.
+        InputFileError: (a ``ValueError``) Pillow opened the file but cannot decode it; the message names the file.
     """
     from PIL import Image
 
-    with Image.open(path) as im:
-        frames = int(getattr(im, "n_frames", 1))
-        exif = im.getexif().get(_EXIF_ORIENTATION_TAG, 1)
-        im.load()
-        array = np.asarray(im)
-        mode = im.mode
+    try:
+        with Image.open(path) as im:
+            frames = int(getattr(im, "n_frames", 1))
+            exif = im.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+            im.load()
+            array = np.asarray(im)
+            mode = im.mode
+    except OSError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Pillow's decoders raise ValueError, SyntaxError, struct.error, ...
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise InputFileError(f"{path}: cannot be read as a picture ({type(err).__name__}: {reason}).") from err
     if array.dtype == bool:
         array = array.astype(np.uint8)
     try:
@@ -137,13 +146,22 @@ def read_volume(path: str | Path) -> Volume:
     """Read a NIfTI (``NibabelReader``) or NRRD/MetaImage (``ITKReader``) file with its RAS affine.
 
     Raises:
-        OSError / RuntimeError / ValueError: the file is missing or cannot be decoded (passed on from the reader).
+        OSError: the file is missing or cannot be opened (passed on from the reader).
+        InputFileError: (a ``ValueError``) the file cannot be decoded: cut off, damaged or not a volume; the
+            message names the file and the reader's reason.
     """
     from monai.data import ITKReader, NibabelReader
 
     ending = split_name(path)[1]
     reader = NibabelReader() if ending in (".nii", ".nii.gz") else ITKReader(affine_lps_to_ras=True)
-    obj = reader.read(str(path))
-    data, meta = reader.get_data(obj)
-    affine = np.asarray(meta["affine"], dtype=np.float64)
-    return Volume(array=np.asarray(data), affine=affine)
+    try:
+        obj = reader.read(str(path))
+        data, meta = reader.get_data(obj)
+        affine = np.asarray(meta["affine"], dtype=np.float64)
+        array = np.asarray(data)
+    except OSError:
+        raise
+    except Exception as err:  # noqa: BLE001 - nibabel and ITK raise many types for a damaged file
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise InputFileError(f"{path}: cannot be read as a volume ({type(err).__name__}: {reason}).") from err
+    return Volume(array=array, affine=affine)

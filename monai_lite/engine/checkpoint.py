@@ -30,13 +30,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 import torch.nn as nn
 from ignite.engine import Events
 from ignite.handlers import Checkpoint
 
 from monai_lite.engine.atomic import AtomicDiskSaver, atomic_save
+from monai_lite.engine.checkpoint_file import load_model_state, model_state, read_checkpoint
 from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
+from monai_lite.errors import CheckpointError
 
 __all__ = ["BestCheckpoint", "TrainingCheckpoint", "EvaluatorBest"]
 
@@ -293,7 +294,12 @@ class TrainingCheckpoint:
                 f"cannot resume: no checkpoint at {path}. A run writes it after its first epoch; start without "
                 "--resume (or pass --resume with the path of a last.pt)."
             )
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = read_checkpoint(path, "--resume checkpoint")
+        if not isinstance(checkpoint, Mapping) or not isinstance(checkpoint.get("trainer"), Mapping):
+            raise CheckpointError(
+                f"cannot resume from {path}: it is not a training checkpoint (last.pt, with the trainer's state); "
+                "to start a new run from weights, use --init_weights."
+            )
         objects = self._objects(engine)
         missing = sorted(set(objects) - set(checkpoint))
         if missing:
@@ -315,7 +321,14 @@ class TrainingCheckpoint:
                 f"cannot resume from {path}: its epochs have {saved.get('epoch_length')} iterations and this run's "
                 f"have {epoch_length} (batch size or data changed). Resume with the same data and batch size."
             )
-        Checkpoint.load_objects(to_load=objects, checkpoint=checkpoint)
+        try:
+            Checkpoint.load_objects(to_load=objects, checkpoint=checkpoint)
+        except (RuntimeError, KeyError, TypeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+            raise CheckpointError(
+                f"cannot resume from {path}: it does not fit this run's network or settings ({first}). Resume "
+                "with the bundle and settings of that run, or start a new run."
+            ) from None
         engine.state.max_epochs = max_epochs
         lr = engine.optimizer.param_groups[0]["lr"] if hasattr(engine, "optimizer") else float("nan")
         self.logger.info(
@@ -331,13 +344,13 @@ class TrainingCheckpoint:
 
         Raises:
             FileNotFoundError: if there is no file at ``path``.
+            CheckpointError: a file that cannot be read, holds no weights, or does not fit the network.
             KeyError: if ``save_dict`` has no ``"model"``.
         """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"init_weights: no weights file at {path}.")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if "model" in state and isinstance(state["model"], Mapping):
-            state = state["model"]
-        _unwrap(self.objects["model"]).load_state_dict(state)
+        what = "--init_weights file"
+        state = model_state(read_checkpoint(path, what), path, what)
+        load_model_state(_unwrap(self.objects["model"]), state, path, what)
         self.logger.info(f"Starting a new run from the weights in {path}.")

@@ -19,10 +19,12 @@ import torch
 from monai.engines.utils import IterationEvents
 from monai.utils import CommonKeys
 
+from monai_lite.errors import MonaiLiteError
+
 __all__ = ["StopOnNonFiniteLoss", "NonFiniteLossError"]
 
 
-class NonFiniteLossError(ValueError):
+class NonFiniteLossError(MonaiLiteError):
     """The training loss became NaN or infinite."""
 
 

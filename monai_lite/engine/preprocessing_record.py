@@ -11,6 +11,11 @@ actually used when training starts; :func:`read_preprocessing_record` gives them
 File format (JSON)::
 
     {"format": 1, "preset": "endoscopy", "preset_params": {"spatial_size": [128, 128]}, "image_size": [128, 128]}
+
+A model folder is data, never code: the record is checked against this schema before any value is used (a preset
+name of ``transforms/``, looked up by name only; parameters of that preset holding plain JSON values, no path and
+nothing MONAI's config parser would run or follow; an image size of positive integers; no other field). A record
+that fails is refused, naming the file and the field, and nothing in it is parsed.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from typing import Any
 from ignite.engine import Events
 
 from monai_lite.engine.atomic import atomic_write_json
+from monai_lite.errors import MonaiLiteError, UnsafeValueError
+from monai_lite.plain_values import config_syntax_problem, plain_json_problem
 
-__all__ = ["RECORD_NAME", "PreprocessingRecord", "read_preprocessing_record"]
+__all__ = ["RECORD_NAME", "PreprocessingRecord", "read_preprocessing_record", "check_preprocessing_record"]
 
 #: File name of the record, in the folder of the weights.
 RECORD_NAME = "preprocessing.json"
@@ -73,6 +80,75 @@ class PreprocessingRecord:
         return atomic_write_json(self.path, self.record)
 
 
+def _refuse(path: Path, field: str, problem: str, unsafe: bool = False) -> None:
+    kind = UnsafeValueError if unsafe else MonaiLiteError
+    raise kind(
+        f"{path}: field '{field}': {problem}. This preprocessing record is refused (a model folder holds data only); "
+        "delete the file to use the bundle's own preprocessing, or write it again with a training run."
+    )
+
+
+def _check_preset(path: Path, preset: Any) -> list[str]:
+    from monai_lite.transforms.presets import list_presets, preset_parameters
+
+    names = list_presets()
+    if not isinstance(preset, str) or preset not in names:
+        _refuse(path, "preset", f"{preset!r} is not a preset name; the presets are {', '.join(names)}",
+                unsafe=isinstance(preset, str) and (config_syntax_problem(preset, "preset") is not None
+                                                     or "/" in preset or "\\" in preset or ".." in preset))
+    return preset_parameters(preset)
+
+
+def _check_image_size(path: Path, image_size: Any) -> None:
+    if image_size is None:
+        return
+    problem = config_syntax_problem(image_size, "image_size")
+    if problem:
+        _refuse(path, "image_size", problem, unsafe=True)
+    if (not isinstance(image_size, list) or len(image_size) not in (2, 3)
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= 100_000 for s in image_size)):
+        _refuse(path, "image_size", f"{image_size!r} is not a list of 2 or 3 positive integers")
+
+
+def check_preprocessing_record(record: Any, path: str | os.PathLike = RECORD_NAME) -> dict[str, Any]:
+    """Check a record's content against the schema (see the module docstring) and return its recorded ids.
+
+    Args:
+        record: the decoded JSON.
+        path: the file it came from, for messages.
+
+    Returns:
+        ``{preset, preset_params, image_size}`` (ids recorded as null left out).
+
+    Raises:
+        UnsafeValueError: a value that MONAI's config parser would run or follow, or a path where a name belongs.
+        MonaiLiteError: any other departure from the schema.
+    """
+    path = Path(path)
+    if not isinstance(record, dict):
+        _refuse(path, "(top level)", f"a preprocessing record is a JSON object, this file holds a {type(record).__name__}")
+    unknown = sorted(set(record) - {"format", *RECORDED_IDS})
+    if unknown:
+        _refuse(path, unknown[0], f"unknown field; a record has only format, {', '.join(RECORDED_IDS)}",
+                unsafe=config_syntax_problem({k: record[k] for k in unknown}, "record") is not None)
+    if record.get("format") != _FORMAT:
+        _refuse(path, "format", f"{record.get('format')!r} is not a known record format (this version reads {_FORMAT})")
+    parameters = _check_preset(path, record.get("preset"))
+    params = record.get("preset_params")
+    if params is not None:
+        if not isinstance(params, dict):
+            _refuse(path, "preset_params", f"must be an object of preset parameters, found {type(params).__name__}")
+        problem = plain_json_problem(params, "preset_params")
+        if problem:
+            _refuse(path, problem.split(" ", 1)[0], problem, unsafe=True)
+        unknown = sorted(set(params) - set(parameters))
+        if unknown:
+            _refuse(path, f"preset_params.{unknown[0]}",
+                    f"preset {record['preset']!r} has no such parameter; its parameters are {', '.join(parameters)}")
+    _check_image_size(path, record.get("image_size"))
+    return {key: record[key] for key in RECORDED_IDS if record.get(key) is not None}
+
+
 def read_preprocessing_record(weights: str | os.PathLike) -> dict[str, Any] | None:
     """The recorded ``{preset, preset_params, image_size}`` beside a weights file, or None when there is none.
 
@@ -80,16 +156,17 @@ def read_preprocessing_record(weights: str | os.PathLike) -> dict[str, Any] | No
         weights: a checkpoint file (the record is looked for in its folder) or the folder itself.
 
     Raises:
-        ValueError: a record that exists but cannot be read, naming the file and the problem.
+        ValueError: a record that exists but cannot be read or fails the schema (:func:`check_preprocessing_record`),
+            naming the file and the field.
     """
     weights = Path(weights)
     path = (weights if weights.is_dir() else weights.parent) / RECORD_NAME
     if not path.is_file():
         return None
     try:
-        record = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: unreadable preprocessing record ({err}); delete it or fix it.") from err
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as err:  # ValueError: bad JSON or bad UTF-8
+        raise MonaiLiteError(f"{path}: unreadable preprocessing record ({err}); delete it or fix it.") from err
     if not isinstance(record, dict) or not isinstance(record.get("preset"), str):
-        raise ValueError(f"{path}: not a preprocessing record (needs a 'preset' string); delete it or fix it.")
-    return {key: record[key] for key in RECORDED_IDS if record.get(key) is not None}
+        raise MonaiLiteError(f"{path}: not a preprocessing record (needs a 'preset' string); delete it or fix it.")
+    return check_preprocessing_record(record, path)

@@ -26,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from monai_lite.errors import MonaiLiteError
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -43,7 +45,7 @@ LOCK_NAME = "training.lock"
 _HELD: dict[Path, RunFolderLock] = {}
 
 
-class RunFolderLockedError(ValueError):
+class RunFolderLockedError(MonaiLiteError):
     """Another training holds the run folder."""
 
 

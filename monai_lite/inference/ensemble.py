@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from monai_lite.engine.checkpoint_file import read_checkpoint
+
 __all__ = ["pair_members", "read_validation_dice", "ensemble_weights", "weighted_mean", "sha256_of"]
 
 
@@ -72,7 +74,7 @@ def read_validation_dice(ckpt_path: str | Path) -> float | None:
     for candidate in (path, path.with_name("last.pt")):
         if not candidate.is_file():
             continue
-        checkpoint = torch.load(candidate, map_location="cpu", weights_only=True, mmap=True)
+        checkpoint = read_checkpoint(candidate, "checkpoint", mmap=True)
         value = _best_metric(checkpoint)
         if value is not None:
             return value

@@ -132,14 +132,10 @@ def _label_names(bundle: Path, out_channels: int) -> dict[int, str]:
 
 
 def _load_weights(network: nn.Module, path: Path, bundle: Path) -> None:
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, Mapping) and isinstance(state.get("model"), Mapping):
-        state = state["model"]  # a full training checkpoint such as last.pt
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
-        raise ValueError(f"checkpoint {path} does not fit the network of bundle {bundle}: {first}") from err
+    from monai_lite.engine.checkpoint_file import load_model_state, model_state, read_checkpoint
+
+    what = f"checkpoint of bundle {bundle.name}:"
+    load_model_state(network, model_state(read_checkpoint(path, what), path, what), path, what)
 
 
 def _apply_recorded_preprocessing(parser: Any, weights: Path, overrides: Mapping[str, Any]) -> None:

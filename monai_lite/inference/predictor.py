@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from monai_lite.errors import InputFileError, user_error
+
 from monai_lite.inference.ensemble import ensemble_weights, pair_members, read_validation_dice, sha256_of, weighted_mean
 from monai_lite.inference.inputs import Case, PreloadedReader, array_case, check_output_dir, find_cases
 from monai_lite.inference.model import BundleModel, load_bundle_model
@@ -222,8 +224,17 @@ class Predictor:
     def _load(self, case: Case, model: BundleModel, volume: Any) -> dict:
         name, reader = self._raw_input(case, model, volume)
         data: dict = {"image": name}
-        for loader in model.loaders:
-            data = loader(data, reader) if reader is not None else loader(data)
+        try:
+            for loader in model.loaders:
+                data = loader(data, reader) if reader is not None else loader(data)
+        except Exception as err:  # noqa: BLE001 - MONAI chains one error per reader it tried; one line is enough
+            if reader is not None or user_error(err) is not None and not isinstance(err, RuntimeError):
+                raise
+            kind = "picture (PNG, JPEG, BMP, TIFF)" if model.reads_pictures else "volume (NIfTI, NRRD, MHA)"
+            raise InputFileError(
+                f"{case.source}: cannot be read as a {kind}: no reader could open it, so it is damaged or not an "
+                "image of that type (check the file, e.g. that its extension matches its content)."
+            ) from err
         return data
 
     def _finite(self, case: Case, image: Any) -> Any:
@@ -304,6 +315,13 @@ class Predictor:
             raise ValueError(
                 f"bundle {model.name}'s preset turned {case.describe()} into a {image.ndim - 1}D image, but it is "
                 f"{expected}D; use a bundle or preset for this kind of image."
+            )
+        if image.shape[0] != model.in_channels:
+            found = "a 4D volume (a time series or several channels)" if expected == 3 else "a picture"
+            raise InputFileError(
+                f"{case.describe()} gives {image.shape[0]} channel(s) and bundle {model.name} takes "
+                f"{model.in_channels}: it is {found} with {tuple(loaded.shape)} values; give one 3D volume per "
+                "file" + (" (split the channels, e.g. with nibabel, and segment each)." if expected == 3 else ".")
             )
         proba = self._network_proba(model, image.as_tensor()[None].to(model.device))[0].cpu()
         inverted = Invertd(keys="pred", transform=model.transform, orig_keys="image", nearest_interp=False)(

@@ -19,7 +19,11 @@ from typing import Any
 
 from monai.bundle import ConfigParser
 
-__all__ = ["PRESET_DIR", "PRESET_SECTIONS", "list_presets", "preset_path", "read_preset", "load_preset"]
+from monai_lite.plain_values import require_no_config_syntax
+
+__all__ = [
+    "PRESET_DIR", "PRESET_SECTIONS", "list_presets", "preset_path", "preset_parameters", "read_preset", "load_preset",
+]
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "transforms"
 PRESET_SECTIONS = ("deterministic", "random")
@@ -34,13 +38,21 @@ def list_presets() -> list[str]:
 def preset_path(name: str) -> Path:
     """The JSON file of preset ``name``.
 
+    The name is looked up among :func:`list_presets`, never joined onto the folder as given, so a name such as
+    ``../x`` or an absolute path cannot reach a file outside :data:`PRESET_DIR`.
+
     Raises:
         ValueError: if there is no such preset; the message lists the valid names.
     """
-    path = PRESET_DIR / f"{name}.json"
-    if not path.is_file():
-        raise ValueError(f"unknown transform preset {name!r}; valid presets: {', '.join(list_presets())}.")
-    return path
+    names = list_presets()
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"unknown transform preset {name!r}; valid presets: {', '.join(names)}.")
+    return PRESET_DIR / f"{names[names.index(name)]}.json"
+
+
+def preset_parameters(name: str) -> list[str]:
+    """The parameter names of preset ``name`` (its ids other than the sections, ``description`` and ``extends``)."""
+    return sorted(k for k in read_preset(name) if k not in _NOT_PARAMETERS)
 
 
 def read_preset(name: str) -> dict:
@@ -76,6 +88,8 @@ def load_preset(name: str, section: str, **params: Any) -> list:
 
     Raises:
         ValueError: for an unknown preset, section or parameter.
+        UnsafeValueError: for a parameter value holding MONAI config syntax (``$``, ``@``, ``%``, ``_target_``):
+            the parameters are data, and this function parses the preset, so they would run.
     """
     if section not in PRESET_SECTIONS:
         raise ValueError(f"preset section must be one of {PRESET_SECTIONS}, got {section!r}.")
@@ -87,6 +101,7 @@ def load_preset(name: str, section: str, **params: Any) -> list:
             f"preset {name!r} ({preset_path(name)}) has no parameter(s) {unknown}; its parameters are {tunable}."
         )
     for key, value in params.items():
+        require_no_config_syntax(value, f"preset_params.{key}", f"preset {name!r}")
         config[key] = list(value) if isinstance(value, tuple) else value
     parser = ConfigParser(config, globals={"monai_lite": "monai_lite"})
     return list(parser.get_parsed_content(section))

@@ -97,3 +97,12 @@ def test_bad_names_are_refused_with_the_valid_ones() -> None:
         load_preset("dermoscopy", "train")
     with pytest.raises(ValueError, match=r"no parameter\(s\) \['spatial_sise'\].*spatial_size"):
         load_preset("dermoscopy", "deterministic", spatial_sise=(8, 8))
+
+
+@pytest.mark.parametrize("value", ["$print('ran')", "@image_size", "%other.json#x", {"_target_": "os.getcwd"}])
+def test_parameters_holding_config_syntax_are_refused(value) -> None:
+    """load_preset parses the preset, so a parameter value that MONAI would run or follow is refused first."""
+    from monai_lite.errors import UnsafeValueError
+
+    with pytest.raises(UnsafeValueError, match=r"preset 'dermoscopy': preset_params.spatial_size"):
+        load_preset("dermoscopy", "deterministic", spatial_size=value)
