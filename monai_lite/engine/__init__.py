@@ -31,6 +31,9 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 :class:`PreprocessingRecord`   ``models/preprocessing.json``: the preset and   (always on)
                                image size the weights were trained with
 =============================  ==============================================  ==========================
+
+Multi-process (DDP, torchrun) training and evaluation: :mod:`monai_lite.engine.distributed`, wired by a bundle's
+``multi_gpu_train.json`` / ``multi_gpu_evaluate.json``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from monai_lite.engine.atomic import AtomicDiskSaver, atomic_path, atomic_save, 
 from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
 from monai_lite.engine.clipping import GradientClipping
+from monai_lite.engine.distributed import DistributedTraining
 from monai_lite.engine.ema import ModelEMA
 from monai_lite.engine.losses import WeightedDiceCELoss
 from monai_lite.engine.preprocessing_record import PreprocessingRecord, read_preprocessing_record
@@ -53,6 +57,7 @@ from monai_lite.engine.summary import EpochSummary
 __all__ = [
     "AtomicDiskSaver",
     "BestCheckpoint",
+    "DistributedTraining",
     "EpochSummary",
     "EvaluatorBest",
     "GradientClipping",

@@ -49,6 +49,9 @@ class PreprocessingRecord:
          "preset_params": "@preset_params", "image_size": "@image_size"}
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): writes a file: rank 0 only in a multi-process run.
+    every_rank = False
+
     def __init__(
         self,
         save_dir: str | os.PathLike,

@@ -39,6 +39,9 @@ class ProgressBar(IgniteProgressBar):
         {"_target_": "monai_lite.engine.ProgressBar", "persist": false}
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): progress output: rank 0 only in a multi-process run.
+    every_rank = False
+
     def attach(self, engine: Any, metric_names: Any = None, output_transform: Any = None, **kwargs: Any) -> None:
         """Attach like ignite's bar, with the loss shown unless another ``output_transform`` is given.
 

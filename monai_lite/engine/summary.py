@@ -48,6 +48,9 @@ class EpochSummary:
         trainer = SupervisedTrainer(..., train_handlers=[ValidationHandler(...), EpochSummary(evaluator)])
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): progress output: rank 0 only in a multi-process run.
+    every_rank = False
+
     def __init__(self, evaluator: Any = None, name: str = "monai_lite.train", quiet_engines: bool = True) -> None:
         self.evaluator = evaluator
         self.quiet_engines = quiet_engines
