@@ -79,7 +79,8 @@ class WallClockBudget:
         print(budget.exhausted, trainer.state.epoch)
     """
 
-    #: For multi-process runs (monai_lite.engine.distributed): every rank must stop at the same iteration (rank 0 decides).
+    #: For multi-process runs (monai_lite.engine.distributed): every rank must stop at the same iteration
+    #: (rank 0 decides).
     every_rank = True
 
     def __init__(

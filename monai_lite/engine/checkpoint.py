@@ -172,7 +172,8 @@ class TrainingCheckpoint:
         TrainingCheckpoint("models", {"model": net, "optimizer": opt, "lr_scheduler": sched}, resume=True)
     """
 
-    #: For multi-process runs (monai_lite.engine.distributed): every rank loads it on resume; only rank 0 writes (AtomicDiskSaver).
+    #: For multi-process runs (monai_lite.engine.distributed): every rank loads it on resume; only rank 0
+    #: writes (AtomicDiskSaver).
     every_rank = True
 
     def __init__(

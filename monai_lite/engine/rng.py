@@ -9,8 +9,8 @@ epoch on, they shuffle the same way and augment the same way. That depends on:
 - the private ``numpy.random.RandomState`` of every random MONAI transform in the training pipeline: with
   ``num_workers=0`` the transforms run in the main process and keep drawing from their own generators across epochs.
 
-:class:`RNGState` saves and restores all of them, for every rank of a multi-process (DDP) run. Its ``state_dict`` holds only tensors, numbers, strings and lists,
-so checkpoints load with ``torch.load(..., weights_only=True)``.
+:class:`RNGState` saves and restores all of them, for every rank of a multi-process (DDP) run. Its ``state_dict``
+holds only tensors, numbers, strings and lists, so checkpoints load with ``torch.load(..., weights_only=True)``.
 """
 
 from __future__ import annotations

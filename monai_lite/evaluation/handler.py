@@ -106,7 +106,8 @@ class CaseMetricsSaver:
          "labels": "$monai_lite.evaluation.class_names_from_metadata(@bundle_root)"}
     """
 
-    #: For multi-process runs (monai_lite.engine.distributed): every rank scores its cases; rank 0 gathers them and writes.
+    #: For multi-process runs (monai_lite.engine.distributed): every rank scores its cases; rank 0 gathers
+    #: them and writes.
     every_rank = True
 
     def __init__(
@@ -154,7 +155,8 @@ class CaseMetricsSaver:
             if not classes:
                 self.cases.append([{**context, "label": None, "voxels": int(gt.size)}])
                 continue
-            self.cases.append([{"case": stem, **row, **context} for row in compute_case_metrics(pred, gt, classes, spacing)])
+            rows = compute_case_metrics(pred, gt, classes, spacing)
+            self.cases.append([{"case": stem, **row, **context} for row in rows])
 
     @property
     def rows(self) -> list[dict[str, Any]]:

@@ -94,7 +94,7 @@ def _rank_pid(parent: int, rank: int) -> int | None:
 
 
 def _single_process_evaluation(bundle: str, root: Path, epochs: int) -> dict:
-    """Evaluate ``root/models/model.pt`` in this process (train.json + evaluate.json), report in ``root/eval_single``."""
+    """Evaluate ``root/models/model.pt`` in this process (train + evaluate configs), report in ``root/eval_single``."""
     configs = BUNDLES_DIR / bundle / "configs"
     sizes = _sizes(bundle, epochs)
     workflow = ConfigWorkflow(
@@ -120,7 +120,7 @@ def _flat(state: dict, prefix: str = "") -> dict:
     return out
 
 
-def _assert_ranks_agree_and_rank0_alone_wrote(root: Path, logs: Path) -> None:
+def _assert_ranks_agree_and_rank0_alone_wrote(root: Path, logs: Path, runs: int = 1) -> None:
     weights = [_flat(torch.load(root / f"weights_rank{r}.pt", weights_only=True)) for r in (0, 1)]
     assert weights[0].keys() == weights[1].keys() and any(k.startswith("ema.ema_model.") for k in weights[0])
     differing = [key for key in weights[0] if not torch.equal(torch.as_tensor(weights[0][key]),
@@ -129,8 +129,9 @@ def _assert_ranks_agree_and_rank0_alone_wrote(root: Path, logs: Path) -> None:
     assert sorted(p.name for p in root.rglob("last.pt")) == ["last.pt"]
     assert sorted(p.name for p in root.rglob("model.pt")) == ["model.pt"]
     assert not (root / "rank1_models").exists() and not (root / "rank1_eval").exists(), "rank 1 wrote files"
-    events = list((root / "eval" / "tensorboard").glob("events.out.tfevents.*"))
-    assert len(events) == 2, f"one TensorBoard file per engine, rank 0 only: {events}"
+    # TensorBoard files are named events.out.tfevents.<time>.<host>.<pid>.<n>: one per engine of one process a run.
+    events = [p.name.split(".")[-2] for p in (root / "eval" / "tensorboard").glob("events.out.tfevents.*")]
+    assert sorted(events.count(pid) for pid in set(events)) == [2] * runs, f"rank 0 only, one per engine: {events}"
     assert "val_mean_dice" in _log(logs, 0) and "Epoch 1/" in _log(logs, 0)
     assert "Epoch 1/" not in _log(logs, 1) and "val_mean_dice" not in _log(logs, 1), "rank 1 printed progress"
 
@@ -157,14 +158,15 @@ def test_2d_bundle_survives_kill_and_resumes_on_two_ranks(tmp_path: Path) -> Non
     output, _ = run.communicate(timeout=TIMEOUT_S)
     assert run.returncode != 0, "torchrun reports the killed rank"
     killed_at = torch.load(last, weights_only=True)["trainer"]
-    assert 1 <= killed_at["epoch"] < epochs, killed_at
+    killed_epoch = killed_at["iteration"] // killed_at["epoch_length"]
+    assert 1 <= killed_epoch < epochs and killed_at["iteration"] % killed_at["epoch_length"] == 0, killed_at
 
     resumed = _train(bundle, root, tmp_path / "logs_resumed", epochs, "--resume", str(last))
     _finish(resumed, tmp_path / "logs_resumed")
-    assert f"after epoch {killed_at['epoch']} of {epochs}" in _log(tmp_path / "logs_resumed", 0)
+    assert f"after epoch {killed_epoch} of {epochs}" in _log(tmp_path / "logs_resumed", 0)
     final = torch.load(last, weights_only=True)["trainer"]
-    assert final["epoch"] == epochs and final["world_size"] == 2
-    _assert_ranks_agree_and_rank0_alone_wrote(root, tmp_path / "logs_resumed")
+    assert final["iteration"] == epochs * final["epoch_length"] and final["world_size"] == 2
+    _assert_ranks_agree_and_rank0_alone_wrote(root, tmp_path / "logs_resumed", runs=2)  # killed + resumed
     dice = _assert_dice_equals_single_process(bundle, root, epochs)
     assert dice > 0, "the test needs a network that segments something, or the comparison proves nothing"
 
@@ -183,3 +185,17 @@ def test_3d_bundle_trains_on_two_ranks(tmp_path: Path) -> None:
     _finish(_train(bundle, root, tmp_path / "logs", epochs), tmp_path / "logs")
     _assert_ranks_agree_and_rank0_alone_wrote(root, tmp_path / "logs")
     _assert_dice_equals_single_process(bundle, root, epochs)
+
+
+def test_readme_and_slurm_script_show_the_commands_these_tests_run() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Training on several GPUs or machines", 1)[1].split("\n## ", 1)[0]
+    configs = "['bundles/medlitenet/configs/train.json','bundles/medlitenet/configs/multi_gpu_train.json']"
+    assert "torchrun --standalone --nproc_per_node=4 -m monai.bundle run training" in section
+    assert f'--config_file "{configs}"' in section
+    assert "multi_gpu_evaluate.json']\"" in section and "run evaluating" in section
+    assert "--rdzv-backend c10d" in section and "--nnodes" in section and "docs/slurm_train.sh" in section
+    script = REPO / "docs" / "slurm_train.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    assert "-m monai.bundle run training" in text and "configs/multi_gpu_train.json']" in text
