@@ -76,7 +76,7 @@ class BestCheckpoint:
         BestCheckpoint("models", {"model.pt": ema.validation_network, "model_raw.pt": network}).attach(evaluator)
     """
 
-    #: For multi-process runs (monai_lite.engine.distributed): writes files: rank 0 only in a multi-process run.
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it writes files.
     every_rank = False
 
     def __init__(

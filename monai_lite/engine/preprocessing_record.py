@@ -49,7 +49,7 @@ class PreprocessingRecord:
          "preset_params": "@preset_params", "image_size": "@image_size"}
     """
 
-    #: For multi-process runs (monai_lite.engine.distributed): writes a file: rank 0 only in a multi-process run.
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it writes a file.
     every_rank = False
 
     def __init__(

@@ -39,7 +39,7 @@ class ProgressBar(IgniteProgressBar):
         {"_target_": "monai_lite.engine.ProgressBar", "persist": false}
     """
 
-    #: For multi-process runs (monai_lite.engine.distributed): progress output: rank 0 only in a multi-process run.
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it prints progress.
     every_rank = False
 
     def attach(self, engine: Any, metric_names: Any = None, output_transform: Any = None, **kwargs: Any) -> None:

@@ -48,7 +48,7 @@ class EpochSummary:
         trainer = SupervisedTrainer(..., train_handlers=[ValidationHandler(...), EpochSummary(evaluator)])
     """
 
-    #: For multi-process runs (monai_lite.engine.distributed): progress output: rank 0 only in a multi-process run.
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it prints progress.
     every_rank = False
 
     def __init__(self, evaluator: Any = None, name: str = "monai_lite.train", quiet_engines: bool = True) -> None:
