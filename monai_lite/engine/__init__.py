@@ -38,6 +38,9 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 
 Ctrl-C (SIGINT) during training is handled by :class:`TrainingCheckpoint` (:mod:`.interrupt`): it stops after the
 current iteration, writes ``last.pt`` and exits with status 130.
+
+Multi-process (DDP, torchrun) training and evaluation: :mod:`monai_lite.engine.distributed`, wired by a bundle's
+``multi_gpu_train.json`` / ``multi_gpu_evaluate.json``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from monai_lite.engine.atomic import AtomicDiskSaver, atomic_path, atomic_save, 
 from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
 from monai_lite.engine.clipping import GradientClipping
+from monai_lite.engine.distributed import DistributedTraining
 from monai_lite.engine.ema import ModelEMA
 from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
 from monai_lite.engine.losses import WeightedDiceCELoss
@@ -63,6 +67,7 @@ from monai_lite.engine.summary import EpochSummary
 __all__ = [
     "AtomicDiskSaver",
     "BestCheckpoint",
+    "DistributedTraining",
     "EpochSummary",
     "EvaluatorBest",
     "GradientClipping",

@@ -15,7 +15,8 @@ speed. ignite's own ``TimeLimit`` handler does not fit that job, for three reaso
 early with ``engine.terminate_epoch()``. ignite then still fires ``EPOCH_COMPLETED``, so the bundle's
 ``ValidationHandler``, ``BestCheckpoint``, ``TrainingCheckpoint`` and ``EpochSummary`` run as after any epoch. If
 that epoch's validation was skipped (``val_interval`` > 1) the handler runs the evaluator itself, so the best
-checkpoint always reflects the last weights trained. Then it terminates the run.
+checkpoint always reflects the last weights trained. Then it terminates the run. In a multi-process (DDP) run, rank
+0's clock decides for every rank (a broadcast per iteration), so all ranks stop at the same iteration.
 """
 
 from __future__ import annotations
@@ -26,9 +27,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import torch
+import torch.distributed as dist
 from ignite.engine import Events
 
 __all__ = ["WallClockBudget"]
+
+
+def _rank_zero_decides(spent: bool) -> bool:
+    """In a multi-process run, rank 0's answer on every rank: their clocks differ, yet DDP needs every rank to
+    stop at the same iteration (a rank that runs one more iteration waits forever for the others' gradients)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return spent
+    flag = torch.tensor([1 if spent else 0], dtype=torch.int32)
+    if dist.get_backend() == "nccl":
+        flag = flag.cuda()
+    dist.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 class WallClockBudget:
@@ -64,6 +79,10 @@ class WallClockBudget:
         print(budget.exhausted, trainer.state.epoch)
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): every rank must stop at the same iteration
+    #: (rank 0 decides).
+    every_rank = True
+
     def __init__(
         self,
         seconds: float,
@@ -97,7 +116,7 @@ class WallClockBudget:
         if self._start is None:
             return False
         self.elapsed = self.clock() - self._start
-        return self.elapsed >= self.seconds
+        return _rank_zero_decides(self.elapsed >= self.seconds)
 
     def _on_started(self, engine: Any) -> None:
         self._start = self.clock()

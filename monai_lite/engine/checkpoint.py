@@ -17,6 +17,8 @@
   that iteration (a resume continues from there, in the middle of the epoch) and exits with status 130 and a
   message (:mod:`monai_lite.engine.interrupt`); a second Ctrl-C interrupts at once. Single-process runs only: with
   several processes (DDP) Ctrl-C keeps its usual effect.
+A multi-process (DDP) run is resumed on any number of processes: ``last.pt`` records how many wrote it, and with
+another number the run continues after the same epoch, its iteration count and schedule position recomputed.
 
 The trainer's handler list must hold :class:`TrainingCheckpoint` after the ``ValidationHandler``, so ``last.pt``
 captures the state after validation (which also draws from the global random generator).
@@ -30,6 +32,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
+import torch.distributed as dist
 import torch.nn as nn
 from ignite.engine import Events
 from ignite.handlers import Checkpoint
@@ -37,9 +41,25 @@ from ignite.handlers import Checkpoint
 from monai_lite.engine.atomic import AtomicDiskSaver, atomic_save
 from monai_lite.engine.checkpoint_file import load_model_state, model_state, read_checkpoint
 from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
+from monai_lite.engine.steps import optimizer_steps_per_epoch
 from monai_lite.errors import CheckpointError
 
 __all__ = ["BestCheckpoint", "TrainingCheckpoint", "EvaluatorBest"]
+
+#: Trainer state attribute saved in ``last.pt``: the number of processes that trained it.
+WORLD_SIZE_KEY = "world_size"
+
+
+def _completed_epochs(saved: Mapping) -> int | None:
+    """The epochs an ignite trainer state dict has completed, or None when it was saved in the middle of one."""
+    if "iteration" not in saved:
+        return int(saved["epoch"])
+    epochs, rest = divmod(int(saved["iteration"]), int(saved["epoch_length"]))
+    return None if rest else epochs
+
+
+def _world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -62,6 +82,9 @@ class BestCheckpoint:
 
         BestCheckpoint("models", {"model.pt": ema.validation_network, "model_raw.pt": network}).attach(evaluator)
     """
+
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it writes files.
+    every_rank = False
 
     def __init__(
         self, save_dir: str | os.PathLike, weights: Mapping[str, nn.Module | None], name: str = "monai_lite.train"
@@ -156,6 +179,10 @@ class TrainingCheckpoint:
         TrainingCheckpoint("models", {"model": net, "optimizer": opt, "lr_scheduler": sched}, resume=True)
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): every rank loads it on resume; only rank 0
+    #: writes (AtomicDiskSaver).
+    every_rank = True
+
     def __init__(
         self,
         save_dir: str | os.PathLike,
@@ -199,6 +226,11 @@ class TrainingCheckpoint:
         return None
 
     def _objects(self, engine: Any) -> dict[str, Any]:
+        # The number of processes is part of the trainer's saved state, so a resume can tell a run whose epochs
+        # were split over another number of ranks (see ``load``).
+        if WORLD_SIZE_KEY not in engine.state_dict_user_keys:
+            engine.state_dict_user_keys.append(WORLD_SIZE_KEY)
+        setattr(engine.state, WORLD_SIZE_KEY, _world_size())
         objects = dict(self.objects)
         objects["trainer"] = engine
         scaler = getattr(engine, "scaler", None)
@@ -308,6 +340,7 @@ class TrainingCheckpoint:
                 "AMP off). Resume with the settings of that run, or start a new run."
             )
         saved = checkpoint["trainer"]
+        saved.setdefault(WORLD_SIZE_KEY, 1)  # written before multi-process runs existed: one process
         max_epochs, epoch_length = engine.state.max_epochs, engine.state.epoch_length
         if saved.get("max_epochs") != max_epochs:
             raise ValueError(
@@ -316,7 +349,14 @@ class TrainingCheckpoint:
                 f"resume with --epochs {saved.get('max_epochs')}, or, to train longer, start a new run from the "
                 "trained weights: --init_weights models/model.pt (without --resume)."
             )
-        if saved.get("epoch_length") != epoch_length:
+        ranks_changed = saved[WORLD_SIZE_KEY] != _world_size()
+        if ranks_changed and _completed_epochs(saved) is None:
+            raise ValueError(
+                f"cannot resume from {path} on {_world_size()} processes: it was written by {saved[WORLD_SIZE_KEY]} "
+                "in the middle of an epoch, and only an end-of-epoch checkpoint can be split over another number "
+                "of processes."
+            )
+        if saved.get("epoch_length") != epoch_length and not ranks_changed:
             raise ValueError(
                 f"cannot resume from {path}: its epochs have {saved.get('epoch_length')} iterations and this run's "
                 f"have {epoch_length} (batch size or data changed). Resume with the same data and batch size."
@@ -330,10 +370,32 @@ class TrainingCheckpoint:
                 "with the bundle and settings of that run, or start a new run."
             ) from None
         engine.state.max_epochs = max_epochs
+        setattr(engine.state, WORLD_SIZE_KEY, _world_size())
+        if ranks_changed:
+            self._continue_on_other_ranks(engine, saved, epoch_length)
         lr = engine.optimizer.param_groups[0]["lr"] if hasattr(engine, "optimizer") else float("nan")
         self.logger.info(
             f"Resumed from {path} after epoch {engine.state.epoch} of {max_epochs} "
             f"(iteration {engine.state.iteration}, learning rate {lr:.3g})."
+        )
+
+    def _continue_on_other_ranks(self, engine: Any, saved: Mapping, epoch_length: int) -> None:
+        # With another number of processes an epoch has another number of iterations (each rank sees 1/N of the
+        # data). The run continues from the same completed epoch: the iteration count and the learning-rate
+        # schedule's position are recomputed for this run's epochs (same fraction of training done).
+        epoch = _completed_epochs(saved)
+        engine.state.epoch_length = epoch_length
+        engine.state.iteration = epoch * epoch_length
+        steps_done = epoch * optimizer_steps_per_epoch(epoch_length, int(getattr(engine, "accumulation_steps", 1)))
+        for obj in self.objects.values():
+            if isinstance(obj, torch.optim.lr_scheduler.LambdaLR):  # the bundles' cosine_with_warmup is one
+                obj.last_epoch = steps_done
+                for group, base_lr, factor in zip(obj.optimizer.param_groups, obj.base_lrs, obj.lr_lambdas):
+                    group["lr"] = base_lr * factor(steps_done)
+                obj._last_lr = [group["lr"] for group in obj.optimizer.param_groups]
+        self.logger.info(
+            f"The checkpoint was written by {saved[WORLD_SIZE_KEY]} process(es) and this run has {_world_size()}: "
+            f"continuing after epoch {epoch} at iteration {engine.state.iteration} ({epoch_length} per epoch)."
         )
 
     def load_weights(self, path: str | os.PathLike) -> None:

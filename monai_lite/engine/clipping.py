@@ -39,6 +39,9 @@ class GradientClipping:
         trainer = SupervisedTrainer(..., train_handlers=[GradientClipping(max_norm=0.5)])
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): clips the all-reduced gradient on every rank.
+    every_rank = True
+
     def __init__(self, max_norm: float | None = 0.0, norm_type: float = 2.0) -> None:
         max_norm = float(max_norm or 0.0)
         if max_norm < 0 or norm_type <= 0:

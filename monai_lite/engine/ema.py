@@ -53,6 +53,9 @@ class ModelEMA:
         evaluator = SupervisedEvaluator(..., network=ema.validation_network)
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): every rank keeps the same average.
+    every_rank = True
+
     #: Name of the ``engine.state`` attribute holding ignite's momentum (``1 - decay_t``).
     MOMENTUM_ATTR = "ema_momentum"
 

@@ -39,6 +39,9 @@ class StopOnNonFiniteLoss:
         trainer = SupervisedTrainer(..., train_handlers=[..., StopOnNonFiniteLoss()])
     """
 
+    #: Every DDP rank checks its own loss and the verdict is shared, so all ranks stop together.
+    every_rank = True
+
     def __init__(self, name: str = "monai_lite.train") -> None:
         self.logger = logging.getLogger(name)
 

@@ -56,6 +56,9 @@ class PreprocessingRecord:
          "preset_params": "@preset_params", "image_size": "@image_size"}
     """
 
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it writes a file.
+    every_rank = False
+
     def __init__(
         self,
         save_dir: str | os.PathLike,

@@ -39,6 +39,9 @@ class ProgressBar(IgniteProgressBar):
         {"_target_": "monai_lite.engine.ProgressBar", "persist": false}
     """
 
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it prints progress.
+    every_rank = False
+
     def attach(self, engine: Any, metric_names: Any = None, output_transform: Any = None, **kwargs: Any) -> None:
         """Attach like ignite's bar, with the loss shown unless another ``output_transform`` is given.
 

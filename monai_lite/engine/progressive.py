@@ -54,6 +54,9 @@ class ProgressiveResize:
         trainer = SupervisedTrainer(..., train_handlers=[ProgressiveResize([[0, 0.5], [0.3, 0.75], [0.6, 1.0]])])
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): every rank trains at the same size.
+    every_rank = True
+
     def __init__(
         self,
         schedule: Sequence[Sequence[Any]] = (),

@@ -9,8 +9,8 @@ epoch on, they shuffle the same way and augment the same way. That depends on:
 - the private ``numpy.random.RandomState`` of every random MONAI transform in the training pipeline: with
   ``num_workers=0`` the transforms run in the main process and keep drawing from their own generators across epochs.
 
-:class:`RNGState` saves and restores all of them. Its ``state_dict`` holds only tensors, numbers, strings and lists,
-so checkpoints load with ``torch.load(..., weights_only=True)``.
+:class:`RNGState` saves and restores all of them, for every rank of a multi-process (DDP) run. Its ``state_dict``
+holds only tensors, numbers, strings and lists, so checkpoints load with ``torch.load(..., weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from monai.transforms import Randomizable, Transform
 
 __all__ = ["RNGState", "random_transform_states"]
@@ -64,6 +65,10 @@ def random_transform_states(transform: Any) -> list[np.random.RandomState]:
     return list(_walk(transform, set()))
 
 
+def _world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
 def _numpy_state(state: tuple) -> list:
     name, keys, pos, has_gauss, cached = state
     return [str(name), torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached)]
@@ -91,11 +96,18 @@ class RNGState:
         self.transform = transform
 
     def state_dict(self) -> dict:
-        """Snapshot every generator.
+        """Snapshot every generator; in a multi-process run, those of every rank (a collective call).
 
         Returns:
-            A dict of plain values and tensors.
+            A dict of plain values and tensors; ``{"ranks": [one per rank]}`` with several processes.
         """
+        if _world_size() > 1:
+            gathered: list[Any] = [None] * _world_size()
+            dist.all_gather_object(gathered, self._local_state())
+            return {"ranks": gathered}
+        return self._local_state()
+
+    def _local_state(self) -> dict:
         version, internal, gauss = random.getstate()
         return {
             "python": [version, list(internal), gauss],
@@ -115,6 +127,13 @@ class RNGState:
             ValueError: if the training pipeline has a different number of random generators than when the
                 snapshot was taken (the transforms changed between the runs).
         """
+        if "ranks" in state:
+            # Each rank continues its own generators. A run resumed on more processes than wrote the checkpoint
+            # keeps, on the extra ranks, the fresh generators its seed gave them.
+            rank = dist.get_rank() if _world_size() > 1 else 0
+            if rank >= len(state["ranks"]):
+                return
+            state = state["ranks"][rank]
         generators = random_transform_states(self.transform)
         if len(generators) != len(state["transforms"]):
             raise ValueError(

@@ -73,6 +73,9 @@ class StepLrScheduleHandler(LrScheduleHandler):
     ``engine.state.learning_rate`` for logging.
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): every rank's optimiser follows the schedule.
+    every_rank = True
+
     def attach(self, engine: Any) -> None:
         """Step the schedule on ``ITERATION_COMPLETED`` of iterations that stepped the optimiser.
 

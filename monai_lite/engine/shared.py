@@ -32,6 +32,13 @@ class SharedHandler:
             raise TypeError(f"SharedHandler needs an object with attach(engine), got {type(handler).__name__}.")
         self.handler = handler
 
+    @property
+    def every_rank(self) -> bool:
+        """Whether a multi-process run runs it on every rank: as the shared handler says."""
+        from monai_lite.engine.distributed import runs_on_every_rank
+
+        return runs_on_every_rank(self.handler)
+
     def attach(self, engine: Any) -> None:
         """Attach the shared handler to ``engine``.
 

@@ -48,6 +48,9 @@ class EpochSummary:
         trainer = SupervisedTrainer(..., train_handlers=[ValidationHandler(...), EpochSummary(evaluator)])
     """
 
+    #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it prints progress.
+    every_rank = False
+
     def __init__(self, evaluator: Any = None, name: str = "monai_lite.train", quiet_engines: bool = True) -> None:
         self.evaluator = evaluator
         self.quiet_engines = quiet_engines

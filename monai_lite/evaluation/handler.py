@@ -106,6 +106,10 @@ class CaseMetricsSaver:
          "labels": "$monai_lite.evaluation.class_names_from_metadata(@bundle_root)"}
     """
 
+    #: For multi-process runs (monai_lite.engine.distributed): every rank scores its cases; rank 0 gathers
+    #: them and writes.
+    every_rank = True
+
     def __init__(
         self,
         output_dir: str | Path,
@@ -119,8 +123,7 @@ class CaseMetricsSaver:
         self.labels = parse_labels(labels)
         self.spacing = tuple(float(s) for s in spacing) if spacing is not None else None
         self.pred_key, self.label_key, self.plot = pred_key, label_key, plot
-        self.rows: list[dict[str, Any]] = []
-        self._names: dict[str, int] = {}
+        self.cases: list[list[dict[str, Any]]] = []  # this rank's cases in the order seen, rows of each
         self.summary: dict[str, Any] | None = None
 
     def attach(self, engine: Any) -> None:
@@ -133,14 +136,7 @@ class CaseMetricsSaver:
 
     def reset(self, engine: Any = None) -> None:
         """Forget the rows of a previous run."""
-        self.rows, self._names, self.summary = [], {}, None
-
-    def _case_name(self, source: str) -> str:
-        stem = split_name(source)[0] if source else "case"
-        count = self._names.get(stem, 0) + 1
-        self._names[stem] = count
-        # Two validation files may share a stem (different folders); keep their rows apart.
-        return stem if count == 1 else f"{stem}#{count}"
+        self.cases, self.summary = [], None
 
     def collect(self, engine: Any) -> None:
         """Score the cases of the current iteration (``engine.state.output``, decollated or a single dict)."""
@@ -154,24 +150,48 @@ class CaseMetricsSaver:
                 classes = list(self.labels)
             else:
                 classes = sorted((set(np.unique(gt).tolist()) | set(np.unique(pred).tolist())) - {0})
-            context = {"case": self._case_name(source), "spacing": spacing, "pred_file": "", "gt_file": source}
+            stem = split_name(source)[0] if source else "case"
+            context = {"case": stem, "spacing": spacing, "pred_file": "", "gt_file": source}
             if not classes:
-                self.rows.append({**context, "label": None, "voxels": int(gt.size)})
+                self.cases.append([{**context, "label": None, "voxels": int(gt.size)}])
                 continue
-            for row in compute_case_metrics(pred, gt, classes, spacing):
-                self.rows.append({"case": context["case"], **row, **context})
+            rows = compute_case_metrics(pred, gt, classes, spacing)
+            self.cases.append([{"case": stem, **row, **context} for row in rows])
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """This rank's rows, cases named as in the report."""
+        return _named_rows(self.cases)
 
     def write(self, engine: Any = None) -> dict[str, Any] | None:
-        """Gather the rows of all ranks and write the report on rank 0; returns the summary there (else None)."""
-        rows = self.rows
+        """Gather the rows of all ranks and write the report on rank 0; returns the summary there (else None).
+
+        The cases of several ranks are put back in the dataset's order (MONAI's ``DistributedSampler`` without
+        shuffling gives rank ``r`` the cases ``r, r + N, r + 2N, ...``), so the report equals a single process's.
+        """
+        cases = self.cases
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             gathered: list[Any] = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(gathered, rows)
+            torch.distributed.all_gather_object(gathered, cases)
             if torch.distributed.get_rank() > 0:
                 return None
-            rows = [row for part in gathered for row in part]
+            longest = max(len(part) for part in gathered)
+            cases = [part[i] for i in range(longest) for part in gathered if i < len(part)]
+        rows = _named_rows(cases)
         if not rows:
             return None
         extra = {"source": "bundle evaluator (post-processed outputs on the preprocessed grid)"}
         self.summary = write_report(complete_rows(rows, self.labels), self.output_dir, extra=extra, plot=self.plot)
         return self.summary
+
+
+def _named_rows(cases: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    # Two validation files may share a stem (different folders): the second is "stem#2", and so on, in case order.
+    seen: dict[str, int] = {}
+    rows = []
+    for case_rows in cases:
+        stem = case_rows[0]["case"]
+        seen[stem] = seen.get(stem, 0) + 1
+        name = stem if seen[stem] == 1 else f"{stem}#{seen[stem]}"
+        rows.extend({**row, "case": name} for row in case_rows)
+    return rows
