@@ -5,10 +5,11 @@ ASPP and an scSE U-Net decoder."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv
 
@@ -21,7 +22,10 @@ from monai_lite.networks.blocks import (
     MBConv,
     TransformerBottleneck,
     UpFuse,
+    crop_to_size,
+    pad_to_multiple,
 )
+from monai_lite.networks.blocks.transformer import CrossScaleTokenMixer
 from monai_lite.networks.blocks.factories import linear_interp_mode, stack_blocks
 from monai_lite.networks.blocks.validation import (
     check_at_least,
@@ -179,6 +183,7 @@ class MedLiteNet(StemUNetBase):
         "pad_mode",
         "interp_mode",
         "use_transformer",
+        "use_cross_scale_tokens",
         "use_boundary_attention",
         "use_aspp",
         "use_scse",
@@ -204,6 +209,7 @@ class MedLiteNet(StemUNetBase):
         boundary_operator: str = "laplacian",
         padding_mode: str = "replicate",
         use_transformer: bool = True,
+        use_cross_scale_tokens: bool = True,
         use_boundary_attention: bool = True,
         use_aspp: bool = True,
         use_scse: bool = True,
@@ -251,6 +257,7 @@ class MedLiteNet(StemUNetBase):
         self.pad_mode = PAD_MODES[padding_mode]
         self.interp_mode = linear_interp_mode(spatial_dims)
         self.use_transformer = use_transformer
+        self.use_cross_scale_tokens = use_transformer and use_cross_scale_tokens
         self.use_boundary_attention = use_boundary_attention
         self.use_aspp = use_aspp
         self.use_scse = use_scse
@@ -271,19 +278,25 @@ class MedLiteNet(StemUNetBase):
 
         # bottleneck: transformer branch, boundary-aware attention, local-global fusion, ASPP
         bottleneck = channels[-1]
-        self.transformer: nn.Module = nn.Identity()
+        # one of the two global encoders (or none): None, not Identity, so TorchScript compiles only the one built
+        self.transformer = None
+        self.token_mixer = None
         self.fusion: nn.Module = nn.Identity()
         if use_transformer:
-            self.transformer = TransformerBottleneck(
-                spatial_dims,
-                bottleneck,
-                hidden_size=transformer_dim,
-                num_layers=transformer_layers,
-                num_heads=transformer_heads,
-                mlp_ratio=transformer_mlp_ratio,
-                dropout_rate=dropout,
-                pos_embed=pos_embed,
-            )
+            transformer_kwargs = {
+                "hidden_size": transformer_dim,
+                "num_layers": transformer_layers,
+                "num_heads": transformer_heads,
+                "mlp_ratio": transformer_mlp_ratio,
+                "dropout_rate": dropout,
+                "pos_embed": pos_embed,
+            }
+            if self.use_cross_scale_tokens:
+                # the stage before the bottleneck (the stem when there is a single stage) is the second resolution
+                finer = channels[-2] if len(channels) > 1 else stem_channels
+                self.token_mixer = CrossScaleTokenMixer(spatial_dims, (bottleneck, finer), **transformer_kwargs)
+            else:
+                self.transformer = TransformerBottleneck(spatial_dims, bottleneck, **transformer_kwargs)
             self.fusion = LocalGlobalFusion(spatial_dims, bottleneck, transformer_dim, bottleneck, act=act)
         self.encoder_boundary: nn.Module = nn.Identity()
         if use_boundary_attention:
@@ -304,6 +317,7 @@ class MedLiteNet(StemUNetBase):
                 act=act,
                 norm=norm,
                 dropout=dropout,
+                cap_dilation_to_input=True,
             )
 
         # decoder: one stage per encoder stage, skips from the stage before it (the last one from the stem)
@@ -329,16 +343,48 @@ class MedLiteNet(StemUNetBase):
             prev = width
         self.head = Conv[Conv.CONV, spatial_dims](prev, out_channels, kernel_size=1)
 
-    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Transformer, boundary-aware attention, local-global fusion and ASPP on the deepest features."""
+    def bottleneck_forward_with(self, h: torch.Tensor, finer: torch.Tensor) -> torch.Tensor:
+        """Global encoder, boundary-aware attention, local-global fusion and ASPP on the deepest features ``h``;
+        ``finer`` (the previous stage's output) joins the transformer's tokens when cross-scale mixing is on."""
         context: Optional[torch.Tensor] = None  # noqa: UP045
-        if self.use_transformer:
-            context = self.transformer(h)
+        mixer = self.token_mixer
+        transformer = self.transformer
+        if mixer is not None:
+            context = mixer([h, finer])
+        elif transformer is not None:
+            context = transformer(h)
         if self.use_boundary_attention:
             h = self.encoder_boundary(h, context)
-        if self.use_transformer:
+        if self.use_transformer:  # a constant: TorchScript compiles the fusion call only when it is built
             if context is not None:
                 h = self.fusion(h, context)
         if self.use_aspp:
             h = self.aspp(h)
         return h
+
+    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Single-scale bottleneck (``finer`` unused); the network's own forward passes the finer stage."""
+        return self.bottleneck_forward_with(h, h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).
+
+        The skeleton of :class:`~monai_lite.networks.base.StemUNetBase`, except that the bottleneck also
+        receives the output of the stage before it (the second resolution of the cross-scale token mixer).
+        Returns raw logits ``(B, out_channels, *spatial)``.
+        """
+        x, size = pad_to_multiple(x, self.divisor, self.pad_mode)
+        h = self.stem(x)
+        skips: List[torch.Tensor] = [h]
+        for stage in self.encoder:
+            h = stage(h)
+            skips.append(h)
+        h = self.bottleneck_forward_with(h, skips[-2])
+        idx = len(skips) - 2
+        for stage in self.decoder:
+            h = stage(h, skips[idx])
+            idx -= 1
+        logits = self.head(h)
+        if logits.shape[2:] != x.shape[2:]:
+            logits = F.interpolate(logits, size=x.shape[2:], mode=self.interp_mode, align_corners=False)
+        return crop_to_size(logits, size)
