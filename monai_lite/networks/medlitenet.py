@@ -1,6 +1,6 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
-"""MedLiteNet: MBConv encoder, transformer bottleneck with local-global fusion, boundary-aware attention,
-ASPP and an scSE U-Net decoder."""
+"""MedLiteNet: MBConv encoder, cross-scale transformer bottleneck with local-global fusion, boundary-aware
+attention, ASPP and an scSE U-Net decoder."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class MedLiteNet(StemUNetBase):
 
         stem 3^d conv, stride 2 (s2)
         -> 4 MBConv stages, widths ``channels`` (s4, s8, s16, s32); first block stride 2, all convs norm+act
-        -> bottleneck F_conv (s32):  F_trans = TransformerBottleneck(F_conv)         (Sec. III-C, Eqs. 3-4)
+        -> bottleneck F_conv (s32):  F_trans = CrossScaleTokenMixer(F_conv, F_s16)  (abstract, Fig. 4, Eqs. 3-4)
                                      F_conv  = BoundaryAwareAttention(F_conv, F_trans) (Sec. III-D, Eqs. 6-9)
                                      F_lg    = LocalGlobalFusion(F_conv, F_trans)      (Eq. 5)
                                      F_enc   = ASPP(F_lg)                              (Sec. III-E)
@@ -98,16 +98,44 @@ class MedLiteNet(StemUNetBase):
       BAAs use the boundary map alone.
     - The edge operator is a fixed ``3^d`` Laplacian (or Sobel) applied depthwise to a learned 1-channel
       ``1x1`` reduction of ``F`` (see :class:`~monai_lite.networks.blocks.BoundaryAwareAttention`).
+    - Cross-scale token mixing (abstract: "a bottleneck-level cross-scale token-mixing unit to exchange
+      information between resolutions"; Fig. 4: "cross-scale token mixer"; Sec. II-3: "fuses convolutional
+      features with cross-scale tokens"): the transformer's tokens are every position of the bottleneck
+      (s32) *and* of the stage before it (s16), each projected to ``transformer_dim`` with its own linear
+      layer, a scale embedding and positions in the bottleneck's coordinates; all layers attend over both
+      sets, and the bottleneck tokens are ``F_trans`` (:class:`~monai_lite.networks.blocks.transformer.
+      CrossScaleTokenMixer`). Two resolutions only: Sec. III-C (last paragraph) warns that attention at
+      higher resolutions grows the cost steeply; s16 adds 4x (2D) or 8x (3D) the bottleneck's token count.
+      ``use_cross_scale_tokens=False`` gives the single-scale transformer (Sec. III-C read alone).
     - ASPP rates: the paper fixes ``r1 = 1`` and ``r4 = 12`` only; the default ``(1, 3, 6, 12)`` fills in
-      ``r2, r3`` so that, at the 8x8 (256 input) or 16x16 (512 input) bottleneck, every branch still sees
-      image content. Each branch is a depthwise atrous 3^d conv followed by the 1x1 conv that "adjusts the
-      channel dimension", plus a global-average-pooling branch (MONAI's ``SimpleASPP`` has none).
+      ``r2, r3``. Rates follow the map they see: each branch's rate is capped, per axis and per call, at
+      ``size - 1`` of the bottleneck (:func:`~monai_lite.networks.blocks.multiscale.capped_dilation`), the
+      largest rate whose off-centre taps still reach the map; a rate >= the map size would turn the branch
+      into a 1x1 convolution (all off-centre taps in the padding). The paper's 512 input (16x16 bottleneck)
+      keeps ``(1, 3, 6, 12)``; a 256 input (8x8) runs ``(1, 3, 6, 7)``; the 3D bundles' 32x48x32 patch
+      (bottleneck 1x2x1 after padding to 32x64x32) runs rate 1 on every axis, the only rate a 1- or 2-wide
+      axis admits. The weights do not depend on the rate, so one trained network runs at any size (an ONNX
+      export fixes the rates for its ``input_shape``, as it fixes the padding). Each branch is a depthwise
+      atrous 3^d conv followed by the 1x1 conv that "adjusts the channel dimension", plus a
+      global-average-pooling branch (MONAI's ``SimpleASPP`` has none).
+    - SCSE and ASPP: the paper places them inconsistently. Sec. I-C (p. 2, "The decoder uses SCSE
+      recalibration and enhanced ASPP in parallel"), Sec. II-3 ("ASPP + SCSE decoder ... ASPP with parallel
+      SCSE attention") and Sec. II-4 ("ASPP and SCSE modules are integrated at the decoder") put both in the
+      decoder side by side; Sec. III-A ("At the end of the encoding, the ASPP pyramid pooling module") and
+      Sec. III-E (p. 4, "an ASPP module immediately after the local-global feature fusion block") put ASPP
+      at the bottleneck, and Fig. 4's caption gives "a decoder equipped with ASPP and SCSE modules". We
+      follow Sec. III-E, the only place that specifies ASPP: it runs once on the fused bottleneck features
+      (= the decoder's input), and scSE recalibrates the output of every decoder stage; both belong to the
+      decoding path, which is how we read "in parallel".
     - MBConv projections are linear (norm, no activation), as in MobileNetV2, which the paper builds on;
       every other convolution has norm + ``act``.
     - The fusion keeps ``channels[-1]`` channels (the transformer output is aligned up to it), so switching
       the transformer off does not change the decoder. ``act`` is also Eq. 5's sigma.
     - Upsampling is linear interpolation; the 1x1 head is applied before the last x2 upsampling, which equals
       "upsample, then 1x1 conv" exactly (both are linear) at 1/``out_channels``-th of the cost.
+
+    Parameters: 3,040,362 in 2D (3 -> 1, the paper's < 3.3 M; 3,015,210 single-scale), 3,178,060 in 3D
+    (1 -> 3), the 2D and 3D bundles' networks.
 
     Input sizes: the total stride is ``2 ** (len(channels) + 1)`` (32 by default). Any spatial size is
     accepted: the input is padded on the high side of each axis up to the next multiple of 32
@@ -135,13 +163,18 @@ class MedLiteNet(StemUNetBase):
         transformer_mlp_ratio: transformer MLP width as a multiple of ``transformer_dim``. Defaults to 2.0.
         pos_embed: ``"sincos"`` (fixed, computed for the actual grid), ``"learnable"`` (resized to the grid)
             or ``"none"``. Defaults to ``"sincos"``.
-        aspp_dilations: dilation rates of the atrous ASPP branches. Defaults to (1, 3, 6, 12).
+        aspp_dilations: nominal dilation rates of the atrous ASPP branches, each capped at the bottleneck size
+            - 1 per axis when run (see above). Defaults to (1, 3, 6, 12).
         aspp_branch_channels: output channels of every ASPP branch. Defaults to 64.
         boundary_operator: fixed edge operator of the boundary-aware attention, ``"laplacian"`` or ``"sobel"``.
             Defaults to ``"laplacian"``.
         padding_mode: how inputs are padded to a multiple of the total stride, ``"replicate"`` or ``"zeros"``.
             Defaults to ``"replicate"``.
         use_transformer: build the transformer bottleneck and the local-global fusion. Defaults to True.
+        use_cross_scale_tokens: let the tokens of the stage before the bottleneck (s16) join the transformer's
+            attention (the paper's cross-scale token mixer); False keeps the single-scale transformer over
+            the bottleneck tokens only. Ignored without the transformer. Defaults to True (the paper's
+            abstract and Fig. 4).
         use_boundary_attention: build the boundary-aware attention modules. Defaults to True.
         use_aspp: build the ASPP module. Defaults to True.
         use_scse: build the scSE modules of the decoder. Defaults to True.
@@ -159,7 +192,7 @@ class MedLiteNet(StemUNetBase):
 
     Examples::
 
-        >>> net = MedLiteNet(spatial_dims=2, in_channels=3, out_channels=1)    # paper setting, ~3.0 M params
+        >>> net = MedLiteNet(spatial_dims=2, in_channels=3, out_channels=1)    # paper setting, 3,040,362 params
         >>> net(torch.randn(2, 3, 256, 256)).shape
         torch.Size([2, 1, 256, 256])
         >>> net3d = MedLiteNet(spatial_dims=3, in_channels=1, out_channels=3)
