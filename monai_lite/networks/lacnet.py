@@ -211,7 +211,8 @@ class LACNet(nn.Module):
       to reproduce its BN count.
 
     Ablations (Sec. 4.3, Fig. 5): ``use_attention=False`` removes every attention module (the gates and the
-    self-attention: 4.1 % of the parameters); ``lightweight_conv=False`` replaces every separable/group convolution by a dense one
+    self-attention: 4.1 % of the parameters); ``lightweight_conv=False`` replaces every separable/group
+    convolution by a dense one
     (the paper reports "significantly increased" parameters); both together give the plain residual U-Net.
 
     Input sizes: the total stride is ``2 ** (len(channels) - 1)`` (16 by default). Any spatial size is

@@ -396,7 +396,12 @@ class MedLiteNet(StemUNetBase):
         return h
 
     def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Single-scale bottleneck (``finer`` unused); the network's own forward passes the finer stage."""
+        """The bottleneck from ``h`` alone: only for ``use_cross_scale_tokens=False`` (the network's forward calls
+        :meth:`bottleneck_forward_with`, which also takes the finer stage)."""
+        if self.use_cross_scale_tokens:
+            raise RuntimeError(
+                "MedLiteNet.bottleneck_forward: cross-scale tokens need the finer stage; call bottleneck_forward_with."
+            )
         return self.bottleneck_forward_with(h, h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,8 @@
 
 Proves, through the shared ``BaseNetworkTester`` checks: logits come back at the input size for multiples of the
 stride and for odd sizes (internal pad + crop, checked against explicit padding), in 2D and 3D, with binary and
-multi-class heads; the default model is within 15 % of the paper's 2.95 M parameters (and pinned exactly, 2D and 3D); each of the paper's
+multi-class heads; the default model is within 15 % of the paper's 2.95 M parameters (and pinned exactly, 2D
+and 3D); each of the paper's
 ablations changes only the weights of its component, and every ablated net (each one, and both together, the
 plain residual U-Net, also in 3D) trains and scripts; a LeakyReLU / instance-norm variant trains and scripts;
 every parameter receives a finite gradient; TorchScript (after a save/reload) and torch.export match eager;

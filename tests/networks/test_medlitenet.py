@@ -126,12 +126,13 @@ def test_aspp_rates_stay_below_the_map_size(dims, size):
     capped = [m for m in net.aspp.modules() if isinstance(m, (MapCappedDilationConv2d, MapCappedDilationConv3d))]
     assert len(capped) == 4 and sorted(m.dilation[0] for m in capped) == [1, 3, 6, 12]
     runs = []
+
+    def record(mod, inputs, output):
+        spatial = list(inputs[0].shape[2:])
+        runs.append((spatial, capped_dilation(spatial, list(mod.dilation), list(mod.kernel_size))[0]))
+
     for m in capped:
-        m.register_forward_hook(
-            lambda mod, i, o: runs.append(
-                (list(i[0].shape[2:]), capped_dilation(list(i[0].shape[2:]), list(mod.dilation), list(mod.kernel_size))[0])
-            )
-        )
+        m.register_forward_hook(record)
     with torch.no_grad():
         net(torch.randn(1, net.in_channels, *size))
     assert len(runs) == 4

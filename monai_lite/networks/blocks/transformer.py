@@ -373,7 +373,9 @@ class CrossScaleTokenMixer(nn.Module):
         )
         self.norm = nn.LayerNorm(hidden_size)
 
-    def _position(self, spatial: List[int], coarse: List[int], x: torch.Tensor) -> Optional[torch.Tensor]:  # noqa: UP045
+    def _position(
+        self, spatial: List[int], coarse: List[int], x: torch.Tensor
+    ) -> Optional[torch.Tensor]:  # noqa: UP045
         """``(N, d)`` position code of a grid ``spatial``, in the coordinates of the coarse grid."""
         if self.use_sincos:
             scale = [float(c) / float(s) for c, s in zip(coarse, spatial)]
