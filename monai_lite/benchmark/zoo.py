@@ -142,7 +142,10 @@ class ZooModel:
 def _ours() -> list[ZooModel]:
     """monai-lite networks at their defaults and with one ablation switch off at a time."""
     switches = {
-        "medlitenet": ("MedLiteNet", ("use_transformer", "use_boundary_attention", "use_aspp", "use_scse")),
+        "medlitenet": (
+            "MedLiteNet",
+            ("use_transformer", "use_cross_scale_tokens", "use_boundary_attention", "use_aspp", "use_scse"),
+        ),
         "lightawnet": (
             "LightAWNet",
             ("use_spatial_attention", "use_channel_attention", "dynamic_conv", "lightweight_upsampling"),

@@ -1,14 +1,15 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
-"""MedLiteNet: MBConv encoder, transformer bottleneck with local-global fusion, boundary-aware attention,
-ASPP and an scSE U-Net decoder."""
+"""MedLiteNet: MBConv encoder, cross-scale transformer bottleneck with local-global fusion, boundary-aware
+attention, ASPP and an scSE U-Net decoder."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv
 
@@ -21,7 +22,10 @@ from monai_lite.networks.blocks import (
     MBConv,
     TransformerBottleneck,
     UpFuse,
+    crop_to_size,
+    pad_to_multiple,
 )
+from monai_lite.networks.blocks.transformer import CrossScaleTokenMixer
 from monai_lite.networks.blocks.factories import linear_interp_mode, stack_blocks
 from monai_lite.networks.blocks.validation import (
     check_at_least,
@@ -76,7 +80,7 @@ class MedLiteNet(StemUNetBase):
 
         stem 3^d conv, stride 2 (s2)
         -> 4 MBConv stages, widths ``channels`` (s4, s8, s16, s32); first block stride 2, all convs norm+act
-        -> bottleneck F_conv (s32):  F_trans = TransformerBottleneck(F_conv)         (Sec. III-C, Eqs. 3-4)
+        -> bottleneck F_conv (s32):  F_trans = CrossScaleTokenMixer(F_conv, F_s16)  (abstract, Fig. 4, Eqs. 3-4)
                                      F_conv  = BoundaryAwareAttention(F_conv, F_trans) (Sec. III-D, Eqs. 6-9)
                                      F_lg    = LocalGlobalFusion(F_conv, F_trans)      (Eq. 5)
                                      F_enc   = ASPP(F_lg)                              (Sec. III-E)
@@ -94,16 +98,44 @@ class MedLiteNet(StemUNetBase):
       BAAs use the boundary map alone.
     - The edge operator is a fixed ``3^d`` Laplacian (or Sobel) applied depthwise to a learned 1-channel
       ``1x1`` reduction of ``F`` (see :class:`~monai_lite.networks.blocks.BoundaryAwareAttention`).
+    - Cross-scale token mixing (abstract: "a bottleneck-level cross-scale token-mixing unit to exchange
+      information between resolutions"; Fig. 4: "cross-scale token mixer"; Sec. II-3: "fuses convolutional
+      features with cross-scale tokens"): the transformer's tokens are every position of the bottleneck
+      (s32) *and* of the stage before it (s16), each projected to ``transformer_dim`` with its own linear
+      layer, a scale embedding and positions in the bottleneck's coordinates; all layers attend over both
+      sets, and the bottleneck tokens are ``F_trans`` (:class:`~monai_lite.networks.blocks.transformer.
+      CrossScaleTokenMixer`). Two resolutions only: Sec. III-C (last paragraph) warns that attention at
+      higher resolutions grows the cost steeply; s16 adds 4x (2D) or 8x (3D) the bottleneck's token count.
+      ``use_cross_scale_tokens=False`` gives the single-scale transformer (Sec. III-C read alone).
     - ASPP rates: the paper fixes ``r1 = 1`` and ``r4 = 12`` only; the default ``(1, 3, 6, 12)`` fills in
-      ``r2, r3`` so that, at the 8x8 (256 input) or 16x16 (512 input) bottleneck, every branch still sees
-      image content. Each branch is a depthwise atrous 3^d conv followed by the 1x1 conv that "adjusts the
-      channel dimension", plus a global-average-pooling branch (MONAI's ``SimpleASPP`` has none).
+      ``r2, r3``. Rates follow the map they see: each branch's rate is capped, per axis and per call, at
+      ``size - 1`` of the bottleneck (:func:`~monai_lite.networks.blocks.multiscale.capped_dilation`), the
+      largest rate whose off-centre taps still reach the map; a rate >= the map size would turn the branch
+      into a 1x1 convolution (all off-centre taps in the padding). The paper's 512 input (16x16 bottleneck)
+      keeps ``(1, 3, 6, 12)``; a 256 input (8x8) runs ``(1, 3, 6, 7)``; the 3D bundles' 32x48x32 patch
+      (bottleneck 1x2x1 after padding to 32x64x32) runs rate 1 on every axis, the only rate a 1- or 2-wide
+      axis admits. The weights do not depend on the rate, so one trained network runs at any size (an ONNX
+      export fixes the rates for its ``input_shape``, as it fixes the padding). Each branch is a depthwise
+      atrous 3^d conv followed by the 1x1 conv that "adjusts the channel dimension", plus a
+      global-average-pooling branch (MONAI's ``SimpleASPP`` has none).
+    - SCSE and ASPP: the paper places them inconsistently. Sec. I-C (p. 2, "The decoder uses SCSE
+      recalibration and enhanced ASPP in parallel"), Sec. II-3 ("ASPP + SCSE decoder ... ASPP with parallel
+      SCSE attention") and Sec. II-4 ("ASPP and SCSE modules are integrated at the decoder") put both in the
+      decoder side by side; Sec. III-A ("At the end of the encoding, the ASPP pyramid pooling module") and
+      Sec. III-E (p. 4, "an ASPP module immediately after the local-global feature fusion block") put ASPP
+      at the bottleneck, and Fig. 4's caption gives "a decoder equipped with ASPP and SCSE modules". We
+      follow Sec. III-E, the only place that specifies ASPP: it runs once on the fused bottleneck features
+      (= the decoder's input), and scSE recalibrates the output of every decoder stage; both belong to the
+      decoding path, which is how we read "in parallel".
     - MBConv projections are linear (norm, no activation), as in MobileNetV2, which the paper builds on;
       every other convolution has norm + ``act``.
     - The fusion keeps ``channels[-1]`` channels (the transformer output is aligned up to it), so switching
       the transformer off does not change the decoder. ``act`` is also Eq. 5's sigma.
     - Upsampling is linear interpolation; the 1x1 head is applied before the last x2 upsampling, which equals
       "upsample, then 1x1 conv" exactly (both are linear) at 1/``out_channels``-th of the cost.
+
+    Parameters: 3,040,362 in 2D (3 -> 1, the paper's < 3.3 M; 3,015,210 single-scale), 3,178,060 in 3D
+    (1 -> 3), the 2D and 3D bundles' networks.
 
     Input sizes: the total stride is ``2 ** (len(channels) + 1)`` (32 by default). Any spatial size is
     accepted: the input is padded on the high side of each axis up to the next multiple of 32
@@ -131,13 +163,18 @@ class MedLiteNet(StemUNetBase):
         transformer_mlp_ratio: transformer MLP width as a multiple of ``transformer_dim``. Defaults to 2.0.
         pos_embed: ``"sincos"`` (fixed, computed for the actual grid), ``"learnable"`` (resized to the grid)
             or ``"none"``. Defaults to ``"sincos"``.
-        aspp_dilations: dilation rates of the atrous ASPP branches. Defaults to (1, 3, 6, 12).
+        aspp_dilations: nominal dilation rates of the atrous ASPP branches, each capped at the bottleneck size
+            - 1 per axis when run (see above). Defaults to (1, 3, 6, 12).
         aspp_branch_channels: output channels of every ASPP branch. Defaults to 64.
         boundary_operator: fixed edge operator of the boundary-aware attention, ``"laplacian"`` or ``"sobel"``.
             Defaults to ``"laplacian"``.
         padding_mode: how inputs are padded to a multiple of the total stride, ``"replicate"`` or ``"zeros"``.
             Defaults to ``"replicate"``.
         use_transformer: build the transformer bottleneck and the local-global fusion. Defaults to True.
+        use_cross_scale_tokens: let the tokens of the stage before the bottleneck (s16) join the transformer's
+            attention (the paper's cross-scale token mixer); False keeps the single-scale transformer over
+            the bottleneck tokens only. Ignored without the transformer. Defaults to True (the paper's
+            abstract and Fig. 4).
         use_boundary_attention: build the boundary-aware attention modules. Defaults to True.
         use_aspp: build the ASPP module. Defaults to True.
         use_scse: build the scSE modules of the decoder. Defaults to True.
@@ -155,7 +192,7 @@ class MedLiteNet(StemUNetBase):
 
     Examples::
 
-        >>> net = MedLiteNet(spatial_dims=2, in_channels=3, out_channels=1)    # paper setting, ~3.0 M params
+        >>> net = MedLiteNet(spatial_dims=2, in_channels=3, out_channels=1)    # paper setting, 3,040,362 params
         >>> net(torch.randn(2, 3, 256, 256)).shape
         torch.Size([2, 1, 256, 256])
         >>> net3d = MedLiteNet(spatial_dims=3, in_channels=1, out_channels=3)
@@ -179,6 +216,7 @@ class MedLiteNet(StemUNetBase):
         "pad_mode",
         "interp_mode",
         "use_transformer",
+        "use_cross_scale_tokens",
         "use_boundary_attention",
         "use_aspp",
         "use_scse",
@@ -204,6 +242,7 @@ class MedLiteNet(StemUNetBase):
         boundary_operator: str = "laplacian",
         padding_mode: str = "replicate",
         use_transformer: bool = True,
+        use_cross_scale_tokens: bool = True,
         use_boundary_attention: bool = True,
         use_aspp: bool = True,
         use_scse: bool = True,
@@ -251,6 +290,7 @@ class MedLiteNet(StemUNetBase):
         self.pad_mode = PAD_MODES[padding_mode]
         self.interp_mode = linear_interp_mode(spatial_dims)
         self.use_transformer = use_transformer
+        self.use_cross_scale_tokens = use_transformer and use_cross_scale_tokens
         self.use_boundary_attention = use_boundary_attention
         self.use_aspp = use_aspp
         self.use_scse = use_scse
@@ -271,19 +311,25 @@ class MedLiteNet(StemUNetBase):
 
         # bottleneck: transformer branch, boundary-aware attention, local-global fusion, ASPP
         bottleneck = channels[-1]
-        self.transformer: nn.Module = nn.Identity()
+        # one of the two global encoders (or none): None, not Identity, so TorchScript compiles only the one built
+        self.transformer = None
+        self.token_mixer = None
         self.fusion: nn.Module = nn.Identity()
         if use_transformer:
-            self.transformer = TransformerBottleneck(
-                spatial_dims,
-                bottleneck,
-                hidden_size=transformer_dim,
-                num_layers=transformer_layers,
-                num_heads=transformer_heads,
-                mlp_ratio=transformer_mlp_ratio,
-                dropout_rate=dropout,
-                pos_embed=pos_embed,
-            )
+            transformer_kwargs = {
+                "hidden_size": transformer_dim,
+                "num_layers": transformer_layers,
+                "num_heads": transformer_heads,
+                "mlp_ratio": transformer_mlp_ratio,
+                "dropout_rate": dropout,
+                "pos_embed": pos_embed,
+            }
+            if self.use_cross_scale_tokens:
+                # the stage before the bottleneck (the stem when there is a single stage) is the second resolution
+                finer = channels[-2] if len(channels) > 1 else stem_channels
+                self.token_mixer = CrossScaleTokenMixer(spatial_dims, (bottleneck, finer), **transformer_kwargs)
+            else:
+                self.transformer = TransformerBottleneck(spatial_dims, bottleneck, **transformer_kwargs)
             self.fusion = LocalGlobalFusion(spatial_dims, bottleneck, transformer_dim, bottleneck, act=act)
         self.encoder_boundary: nn.Module = nn.Identity()
         if use_boundary_attention:
@@ -304,6 +350,7 @@ class MedLiteNet(StemUNetBase):
                 act=act,
                 norm=norm,
                 dropout=dropout,
+                cap_dilation_to_input=True,
             )
 
         # decoder: one stage per encoder stage, skips from the stage before it (the last one from the stem)
@@ -329,16 +376,53 @@ class MedLiteNet(StemUNetBase):
             prev = width
         self.head = Conv[Conv.CONV, spatial_dims](prev, out_channels, kernel_size=1)
 
-    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Transformer, boundary-aware attention, local-global fusion and ASPP on the deepest features."""
+    def bottleneck_forward_with(self, h: torch.Tensor, finer: torch.Tensor) -> torch.Tensor:
+        """Global encoder, boundary-aware attention, local-global fusion and ASPP on the deepest features ``h``;
+        ``finer`` (the previous stage's output) joins the transformer's tokens when cross-scale mixing is on."""
         context: Optional[torch.Tensor] = None  # noqa: UP045
-        if self.use_transformer:
-            context = self.transformer(h)
+        mixer = self.token_mixer
+        transformer = self.transformer
+        if mixer is not None:
+            context = mixer([h, finer])
+        elif transformer is not None:
+            context = transformer(h)
         if self.use_boundary_attention:
             h = self.encoder_boundary(h, context)
-        if self.use_transformer:
+        if self.use_transformer:  # a constant: TorchScript compiles the fusion call only when it is built
             if context is not None:
                 h = self.fusion(h, context)
         if self.use_aspp:
             h = self.aspp(h)
         return h
+
+    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
+        """The bottleneck from ``h`` alone: only for ``use_cross_scale_tokens=False`` (the network's forward calls
+        :meth:`bottleneck_forward_with`, which also takes the finer stage)."""
+        if self.use_cross_scale_tokens:
+            raise RuntimeError(
+                "MedLiteNet.bottleneck_forward: cross-scale tokens need the finer stage; call bottleneck_forward_with."
+            )
+        return self.bottleneck_forward_with(h, h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).
+
+        The skeleton of :class:`~monai_lite.networks.base.StemUNetBase`, except that the bottleneck also
+        receives the output of the stage before it (the second resolution of the cross-scale token mixer).
+        Returns raw logits ``(B, out_channels, *spatial)``.
+        """
+        x, size = pad_to_multiple(x, self.divisor, self.pad_mode)
+        h = self.stem(x)
+        skips: List[torch.Tensor] = [h]
+        for stage in self.encoder:
+            h = stage(h)
+            skips.append(h)
+        h = self.bottleneck_forward_with(h, skips[-2])
+        idx = len(skips) - 2
+        for stage in self.decoder:
+            h = stage(h, skips[idx])
+            idx -= 1
+        logits = self.head(h)
+        if logits.shape[2:] != x.shape[2:]:
+            logits = F.interpolate(logits, size=x.shape[2:], mode=self.interp_mode, align_corners=False)
+        return crop_to_size(logits, size)

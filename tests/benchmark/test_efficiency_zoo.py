@@ -20,7 +20,8 @@ def test_zoo_has_every_network_its_ablations_and_monai_references() -> None:
     for network in list_networks():
         assert network in names
     expected = {
-        "medlitenet-no-transformer", "medlitenet-no-boundary-attention", "medlitenet-no-aspp", "medlitenet-no-scse",
+        "medlitenet-no-transformer", "medlitenet-no-cross-scale-tokens", "medlitenet-no-boundary-attention",
+        "medlitenet-no-aspp", "medlitenet-no-scse",
         "lightawnet-no-spatial-attention", "lightawnet-no-channel-attention", "lightawnet-no-dynamic-conv",
         "lightawnet-no-lightweight-upsampling", "lacnet-no-attention", "lacnet-no-lightweight-conv",
         "lacnet-no-attention-no-lightweight-conv", "msaunet-no-channel-attention", "msaunet-no-spatial-attention",

@@ -6,7 +6,10 @@ when shapes match; the fixed edge operators have zero response on constant (and,
 border) regions and respond at a step edge; boundary-aware attention keeps ``F <= F' <= 2F`` and accepts
 context of another size; the attention is exact scaled-dot-product attention; the transformer without
 position encoding is permutation-equivariant over tokens and the sinusoidal encoding makes positions
-distinguishable; local-global fusion computes Eq. 5; ASPP trains at batch size 1; bad arguments raise
+distinguishable (and, with ``scale``, encodes cell centres of a finer grid in a coarser grid's units); the
+cross-scale token mixer attends over every input map, returns the coarsest map's tokens and back-propagates
+into all of them; local-global fusion computes Eq. 5; ASPP trains at batch size 1, and with its rates capped
+by the map size a rate-12 branch reaches pixels of an 8x8 map that uncapped it cannot; bad arguments raise
 ValueError naming the value; every block scripts with TorchScript.
 """
 
@@ -36,6 +39,7 @@ from monai_lite.networks.blocks import (
     boundary_kernels,
     sincos_position_encoding,
 )
+from monai_lite.networks.blocks.transformer import CrossScaleTokenMixer
 from network_checks import assert_all_parameters_get_gradients, script
 
 DIMS = [1, 2, 3]
@@ -262,3 +266,65 @@ def test_blocks_script(factory, inputs):
     scripted = script(module)
     with torch.no_grad():
         assert torch.allclose(scripted(*args), module(*args), atol=1e-5)
+
+
+def test_aspp_capped_rate_reaches_the_map_where_the_nominal_rate_does_not():
+    """On an 8x8 map a rate-12 branch is a 1x1 conv; capped (rate 7) it sees a pixel 7 away. Same weights."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 8, 8)
+    y = x.clone()
+    y[0, :, 0, 7] += 10.0
+    for cap in (True, False):
+        torch.manual_seed(0)
+        aspp = ASPP(2, 4, 4, dilations=(12,), image_pooling=False, norm=None, cap_dilation_to_input=cap).eval()
+        branch = aspp.branches[0]
+        with torch.no_grad():
+            changed = not torch.allclose(branch(x)[0, :, 0, 0], branch(y)[0, :, 0, 0])
+        assert changed == cap
+    # on a map larger than the rate, capped and plain branches are the same function
+    torch.manual_seed(0)
+    capped = ASPP(2, 4, 4, dilations=(3, 12), cap_dilation_to_input=True).eval()
+    torch.manual_seed(0)
+    plain = ASPP(2, 4, 4, dilations=(3, 12)).eval()
+    plain.load_state_dict(capped.state_dict())
+    big = torch.randn(1, 4, 20, 20)
+    with torch.no_grad():
+        assert torch.allclose(capped(big), plain(big), atol=1e-6)
+    scripted = script(capped)
+    assert torch.allclose(scripted(x), capped(x), atol=1e-6)
+
+
+def test_sincos_position_encoding_scale_encodes_cell_centres():
+    """With ``scale = 0.5`` row ``i`` is encoded at ``(i + 0.5) * 0.5 - 0.5`` (its centre in coarse-grid units)."""
+    fine = sincos_position_encoding([4, 4], 16, scale=[0.5, 0.5]).reshape(4, 4, 16)
+    omega = torch.exp(torch.arange(4, dtype=torch.float32) / 4 * (-math.log(10000.0)))
+    for i in range(4):
+        pos = (i + 0.5) * 0.5 - 0.5
+        expected = torch.cat([torch.sin(pos * omega), torch.cos(pos * omega)])
+        assert torch.allclose(fine[i, 0, :8], expected, atol=1e-6)
+    assert torch.allclose(sincos_position_encoding([2, 2], 16, scale=[1.0, 1.0]), sincos_position_encoding([2, 2], 16))
+
+
+@pytest.mark.parametrize("dims", DIMS)
+def test_cross_scale_token_mixer(dims):
+    torch.manual_seed(0)
+    mixer = CrossScaleTokenMixer(dims, (16, 8), hidden_size=24, num_heads=2)
+    coarse = torch.randn(2, 16, *([3] * dims), requires_grad=True)
+    finer = torch.randn(2, 8, *([6] * dims), requires_grad=True)
+    out = mixer([coarse, finer])
+    assert out.shape == (2, 24, *([3] * dims))
+    out.square().mean().backward()
+    assert coarse.grad.abs().sum() > 0 and finer.grad.abs().sum() > 0
+    # the coarse output depends on the finer map (attention crosses the resolutions)
+    mixer.eval()
+    with torch.no_grad():
+        a = mixer([coarse, finer])
+        b = mixer([coarse, finer + 1.0])
+    assert not torch.allclose(a, b)
+    with pytest.raises(ValueError):
+        mixer([coarse])
+    learn = CrossScaleTokenMixer(dims, (16, 8), hidden_size=24, num_heads=2, pos_embed="learnable", pos_grid_size=4)
+    assert learn([coarse, finer]).shape == out.shape
+    scripted = script(mixer)
+    with torch.no_grad():
+        assert torch.allclose(scripted([coarse, finer]), mixer([coarse, finer]), atol=1e-5)

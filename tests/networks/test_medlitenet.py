@@ -9,17 +9,25 @@ variants (learnable positions, Sobel, instance norm, narrow widths) train and sc
 finite gradient; TorchScript (after a save/reload) and torch.export match eager; eval mode is deterministic;
 bad arguments raise ValueError naming the value; the registry builds it by name; a few steps lower the loss.
 Specific to the paper, below: the ~1.8 M encoder, the placement of the boundary-aware attention, the
-stride-32 bottleneck, and that the transformer arguments are not checked when the transformer is off.
+stride-32 bottleneck, that the transformer arguments are not checked when the transformer is off, the exact
+default parameter counts (2D and 3D), that no ASPP branch runs with a rate >= the map it sees (2D 128/256/512,
+3D bundle patch), and that the cross-scale token mixer attends over two resolutions and passes gradients to the
+earlier one (switch off: the single-scale transformer).
 """
 
 from __future__ import annotations
 
 import torch
 
+import pytest
+
 from monai_lite.networks import MedLiteNet, list_networks
+from monai_lite.networks.blocks import TransformerBottleneck
+from monai_lite.networks.blocks.multiscale import MapCappedDilationConv2d, MapCappedDilationConv3d, capped_dilation
+from monai_lite.networks.blocks.transformer import CrossScaleTokenMixer
 from network_checks import BaseNetworkTester, count_parameters
 
-SWITCHES = ("use_transformer", "use_boundary_attention", "use_aspp", "use_scse")
+SWITCHES = ("use_transformer", "use_cross_scale_tokens", "use_boundary_attention", "use_aspp", "use_scse")
 
 
 class TestMedLiteNetCommon(BaseNetworkTester):
@@ -31,7 +39,8 @@ class TestMedLiteNetCommon(BaseNetworkTester):
     paper_params = 3.2e6
     switches = SWITCHES
     switch_components = {
-        "use_transformer": r"^(transformer|fusion)\.|^encoder_boundary\.context_proj\.",
+        "use_transformer": r"^(transformer|token_mixer|fusion)\.|^encoder_boundary\.context_proj\.",
+        "use_cross_scale_tokens": r"^(transformer|token_mixer)\.",
         "use_boundary_attention": r"^encoder_boundary\.|^decoder\.\d+\.boundary\.",
         "use_aspp": r"^aspp\.",
         "use_scse": r"^decoder\.\d+\.scse\.",
@@ -92,8 +101,74 @@ def test_total_stride_is_32():
 
 def test_transformer_args_ignored_when_transformer_off():
     net = MedLiteNet(use_transformer=False, transformer_dim=100, transformer_heads=8)
-    assert isinstance(net.transformer, torch.nn.Identity)
+    assert net.transformer is None and net.token_mixer is None
 
 
 def test_registry_pattern():
     assert list_networks("med*") == ["medlitenet"]
+
+
+def test_default_parameter_counts_are_pinned():
+    """Exact counts of the networks the bundles build (2D 3 -> 1, 3D 1 -> 3), as the docstring states them."""
+    assert count_parameters(MedLiteNet(spatial_dims=2, in_channels=3, out_channels=1)) == 3_040_362
+    assert count_parameters(MedLiteNet(spatial_dims=3, in_channels=1, out_channels=3)) == 3_178_060
+    assert count_parameters(MedLiteNet(use_cross_scale_tokens=False)) == 3_015_210
+
+
+@pytest.mark.parametrize(
+    "dims, size",
+    [(2, (128, 128)), (2, (256, 256)), (2, (512, 512)), (3, (32, 48, 32)), (3, (64, 64, 64))],
+)
+def test_aspp_rates_stay_below_the_map_size(dims, size):
+    """Every atrous branch runs with a rate < the size of the map it convolves (rate 1 on a 1-wide axis), so none
+    degenerates to a 1x1 conv; 2D at the bundle's 128 and the paper's 256/512, 3D at the bundle's patch."""
+    net = MedLiteNet(spatial_dims=dims, in_channels=3 if dims == 2 else 1, out_channels=1 if dims == 2 else 3).eval()
+    capped = [m for m in net.aspp.modules() if isinstance(m, (MapCappedDilationConv2d, MapCappedDilationConv3d))]
+    assert len(capped) == 4 and sorted(m.dilation[0] for m in capped) == [1, 3, 6, 12]
+    runs = []
+
+    def record(mod, inputs, output):
+        spatial = list(inputs[0].shape[2:])
+        runs.append((spatial, capped_dilation(spatial, list(mod.dilation), list(mod.kernel_size))[0]))
+
+    for m in capped:
+        m.register_forward_hook(record)
+    with torch.no_grad():
+        net(torch.randn(1, net.in_channels, *size))
+    assert len(runs) == 4
+    for spatial, dilation in runs:
+        for s, d in zip(spatial, dilation):
+            assert d < s or (s == 1 and d == 1), f"rate {d} on an axis of {s}"
+    if size == (256, 256):  # 8x8 bottleneck: r = 12 runs as 7, the others unchanged
+        assert sorted(max(d) for _, d in runs) == [1, 3, 6, 7]
+    if size == (512, 512):  # the paper's 16x16 bottleneck keeps the paper's rates
+        assert sorted(max(d) for _, d in runs) == [1, 3, 6, 12]
+
+
+def test_cross_scale_tokens_mix_two_resolutions():
+    """On: the transformer attends over the bottleneck's 8x8 tokens and the s16 stage's 16x16 tokens, and its
+    output (hence the bottleneck output) depends on, and back-propagates into, the s16 features. Off: the old
+    single-scale transformer, blind to the s16 features."""
+    torch.manual_seed(0)
+    net = MedLiteNet().eval()
+    assert isinstance(net.token_mixer, CrossScaleTokenMixer) and net.transformer is None
+    seen = []
+    net.token_mixer.layers.register_forward_hook(lambda m, i, o: seen.append(i[0].shape))
+    with torch.no_grad():
+        net(torch.randn(1, 3, 256, 256))
+    assert seen == [torch.Size([1, 8 * 8 + 16 * 16, 192])]
+
+    h = torch.randn(1, 256, 8, 8)
+    finer = torch.randn(1, 128, 16, 16, requires_grad=True)
+    with torch.no_grad():
+        out_a = net.bottleneck_forward_with(h, finer)
+        out_b = net.bottleneck_forward_with(h, finer + 1.0)
+    assert not torch.allclose(out_a, out_b)
+    net.bottleneck_forward_with(h, finer).square().mean().backward()
+    assert finer.grad is not None and finer.grad.abs().sum() > 0
+
+    single = MedLiteNet(use_cross_scale_tokens=False).eval()
+    assert isinstance(single.transformer, TransformerBottleneck) and single.token_mixer is None
+    with torch.no_grad():
+        assert torch.equal(single.bottleneck_forward_with(h, finer), single.bottleneck_forward_with(h, finer + 1.0))
+

@@ -13,6 +13,7 @@ scripts with TorchScript. Attribute names follow MONAI's (``norm1``, ``attn.qkv`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import List, Optional
 
 import torch
@@ -30,6 +31,7 @@ from monai_lite.networks.blocks.validation import (
     check_positive,
     check_probability,
     check_spatial_dims,
+    check_widths,
 )
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "MultiHeadSelfAttention",
     "TransformerLayer",
     "TransformerBottleneck",
+    "CrossScaleTokenMixer",
     "LocalGlobalFusion",
 ]
 
@@ -49,6 +52,7 @@ def sincos_position_encoding(
     temperature: float = 10000.0,
     device: Optional[torch.device] = None,  # noqa: UP045
     dtype: Optional[torch.dtype] = None,  # noqa: UP045
+    scale: Optional[List[float]] = None,  # noqa: UP045
 ) -> torch.Tensor:
     """Fixed sinusoidal position encoding of an N-d grid, shaped ``(prod(grid_size), dim)``.
 
@@ -63,6 +67,10 @@ def sincos_position_encoding(
         temperature: frequency base. Defaults to 10000.0.
         device: device of the result. Defaults to None (CPU).
         dtype: dtype of the result. Defaults to None (float32).
+        scale: per-axis size of one cell in the units of a reference grid: cell ``i`` is encoded at the
+            position of its centre, ``(i + 0.5) * scale - 0.5``, so a grid twice as fine (``scale = 0.5``) and
+            the reference grid give nearby codes to the same place of the image. Defaults to None (1 on every
+            axis: position ``i``).
 
     Raises:
         ValueError: when ``dim < 2 * len(grid_size)`` or ``grid_size`` is empty.
@@ -81,6 +89,8 @@ def sincos_position_encoding(
     embeddings: List[torch.Tensor] = []
     for axis in range(n):
         pos = torch.arange(grid_size[axis], dtype=torch.float32, device=device)
+        if scale is not None:
+            pos = (pos + 0.5) * scale[axis] - 0.5
         angles = pos[:, None] * omega[None, :]
         emb = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
         shape = [1] * n + [per_axis]
@@ -272,6 +282,127 @@ class TransformerBottleneck(nn.Module):
                 tokens = tokens + table.flatten(2).transpose(1, 2)
         tokens = self.norm(self.layers(tokens))
         return tokens.transpose(1, 2).reshape([x.shape[0], self.hidden_size] + spatial)
+
+
+class CrossScaleTokenMixer(nn.Module):
+    """Transformer over the tokens of several encoder resolutions at once (MedLiteNet's cross-scale token mixer).
+
+    MedLiteNet's abstract: "a bottleneck-level cross-scale token-mixing unit to exchange information between
+    resolutions"; Fig. 4 names it the "cross-scale token mixer", Sec. II-3 a module that "fuses convolutional
+    features with cross-scale tokens". Every position of every input map becomes a token::
+
+        tokens_s = Linear_s(flatten(F_s)) + position code of F_s's grid + scale embedding e_s
+        G = LayerNorm(L x TransformerLayer(concat_s tokens_s))        (one attention over all resolutions)
+        output = the tokens of the first (coarsest) map, reshaped to its grid: (B, hidden_size, *S_0)
+
+    so every coarse token attends to the finer maps' tokens (and they to it) in every layer, and gradients reach
+    the finer encoder stages through the attention. Each resolution has its own linear projection (their widths
+    differ) and a learnable scale embedding (zero-initialised), added to the position code so that tokens of
+    different resolutions stay distinguishable. Position codes put all grids in the coarse grid's coordinates:
+    ``"sincos"`` encodes cell centres (:func:`sincos_position_encoding` with ``scale``); ``"learnable"``
+    linearly resizes one table (``align_corners=False``, which also aligns cell centres) to every grid.
+
+    Args:
+        spatial_dims: number of spatial dimensions, 1, 2 or 3.
+        in_channels: channels of each input map, coarsest first (e.g. ``(256, 128)``: bottleneck, then the
+            stage before it).
+        hidden_size: token width ``d``. Defaults to 128.
+        num_layers: number of transformer layers ``L``. Defaults to 2.
+        num_heads: attention heads; must divide ``hidden_size``. Defaults to 4.
+        mlp_ratio: MLP width as a multiple of ``hidden_size``. Defaults to 2.0.
+        dropout_rate: dropout in the transformer layers. Defaults to 0.0.
+        pos_embed: ``"sincos"``, ``"learnable"`` or ``"none"``. Defaults to ``"sincos"``.
+        pos_grid_size: grid of the learnable table, in coarse-grid cells. Defaults to 8.
+        qkv_bias: bias of the q/k/v projections. Defaults to False.
+
+    Raises:
+        ValueError: when ``spatial_dims`` is not 1, 2 or 3, ``in_channels`` is empty or holds a width < 1,
+            a size is not positive, ``pos_embed`` is unknown, or ``hidden_size`` is not divisible by
+            ``num_heads``.
+
+    Examples::
+
+        >>> mixer = CrossScaleTokenMixer(2, (256, 128), hidden_size=192)
+        >>> mixer([torch.randn(2, 256, 8, 8), torch.randn(2, 128, 16, 16)]).shape   # 64 + 256 tokens mixed
+        torch.Size([2, 192, 8, 8])
+    """
+
+    __constants__ = ["spatial_dims", "hidden_size", "use_sincos", "interp_mode"]
+
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: Sequence[int],
+        hidden_size: int = 128,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        mlp_ratio: float = 2.0,
+        dropout_rate: float = 0.0,
+        pos_embed: str = "sincos",
+        pos_grid_size: int = 8,
+        qkv_bias: bool = False,
+    ) -> None:
+        super().__init__()
+        check_spatial_dims(spatial_dims)
+        in_channels = tuple(int(c) for c in in_channels)
+        check_widths("in_channels", in_channels)
+        check_positive(hidden_size=hidden_size, num_layers=num_layers, pos_grid_size=pos_grid_size, mlp_ratio=mlp_ratio)
+        check_choice("pos_embed", pos_embed, _POS_EMBED)
+        if pos_embed != "none" and hidden_size < 2 * spatial_dims:
+            raise ValueError(
+                f"hidden_size must be >= 2 * spatial_dims for a sinusoidal encoding, got hidden_size={hidden_size} "
+                f"spatial_dims={spatial_dims}."
+            )
+        self.spatial_dims = spatial_dims
+        self.hidden_size = hidden_size
+        self.use_sincos = pos_embed == "sincos"
+        self.interp_mode = linear_interp_mode(spatial_dims)
+        self.projs = nn.ModuleList([nn.Linear(c, hidden_size) for c in in_channels])
+        # zero start: at initialisation the scales differ only through their projections and positions
+        self.scale_embedding = nn.Parameter(torch.zeros(len(in_channels), hidden_size))
+        self.pos_embedding: Optional[nn.Parameter]  # noqa: UP045
+        if pos_embed == "learnable":
+            grid = [pos_grid_size] * spatial_dims
+            table = sincos_position_encoding(grid, hidden_size).t().reshape([1, hidden_size] + grid)
+            self.pos_embedding = nn.Parameter(table.clone())
+        else:
+            self.register_parameter("pos_embedding", None)
+        mlp_dim = max(int(round(hidden_size * mlp_ratio)), 1)
+        self.layers = nn.Sequential(
+            *[TransformerLayer(hidden_size, mlp_dim, num_heads, dropout_rate, qkv_bias) for _ in range(num_layers)]
+        )
+        self.norm = nn.LayerNorm(hidden_size)
+
+    def _position(
+        self, spatial: List[int], coarse: List[int], x: torch.Tensor
+    ) -> Optional[torch.Tensor]:  # noqa: UP045
+        """``(N, d)`` position code of a grid ``spatial``, in the coordinates of the coarse grid."""
+        if self.use_sincos:
+            scale = [float(c) / float(s) for c, s in zip(coarse, spatial)]
+            return sincos_position_encoding(spatial, self.hidden_size, device=x.device, dtype=x.dtype, scale=scale)
+        table = self.pos_embedding
+        if table is None:
+            return None
+        if list(table.shape[2:]) != spatial:
+            table = F.interpolate(table, size=spatial, mode=self.interp_mode, align_corners=False)
+        return table.flatten(2)[0].t()
+
+    def forward(self, features: List[torch.Tensor]) -> torch.Tensor:
+        """``[(B, in_channels[0], *S_0), (B, in_channels[1], *S_1), ...]`` -> ``(B, hidden_size, *S_0)``."""
+        if len(features) != len(self.projs):
+            raise ValueError("CrossScaleTokenMixer: expected one feature map per entry of in_channels.")
+        coarse = list(features[0].shape[2:])
+        tokens: List[torch.Tensor] = []
+        for i, proj in enumerate(self.projs):
+            f = features[i]
+            t = proj(f.flatten(2).transpose(1, 2)) + self.scale_embedding[i]
+            pos = self._position(list(f.shape[2:]), coarse, t)
+            if pos is not None:
+                t = t + pos
+            tokens.append(t)
+        n_coarse = tokens[0].shape[1]
+        mixed = self.norm(self.layers(torch.cat(tokens, dim=1)))
+        return mixed[:, :n_coarse].transpose(1, 2).reshape([features[0].shape[0], self.hidden_size] + coarse)
 
 
 class LocalGlobalFusion(nn.Module):
