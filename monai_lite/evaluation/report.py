@@ -137,7 +137,7 @@ def _csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str) -> None:
+def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str, unit: str = "mm") -> None:
     # The object API with an Agg canvas draws without touching pyplot's global backend or needing a display.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -146,6 +146,7 @@ def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str) ->
     figure = Figure(figsize=(4 * len(_PLOTTED), 4), layout="constrained")
     FigureCanvasAgg(figure)
     for index, (metric, label) in enumerate(_PLOTTED):
+        label = label.replace("(mm)", f"({unit})")
         axes = figure.add_subplot(1, len(_PLOTTED), index + 1)
         data = [_finite([r[metric] for r in group]) for group in grouped.values()]
         axes.boxplot(data, showmeans=True)
@@ -188,7 +189,7 @@ def write_report(
     atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
     atomic_write_json(output_dir / SUMMARY_NAME, summary)
     if plot:
-        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{summary['n_cases']} cases")
+        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{summary['n_cases']} cases", summary["distance_unit"])
     return summary
 
 
@@ -296,7 +297,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
             if stats.get("mean") is None:
                 parts.append(f"{label} -")
                 continue
-            unit = " mm" if metric == "hd95" else ""
+            unit = f" {summary.get('distance_unit', 'mm')}" if metric == "hd95" else ""
             parts.append(f"{label} {stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}{unit}")
         counts = summary.get("policy_counts", {}).get(name, {})
         n = metrics.get("dice", {}).get("n", 0)
