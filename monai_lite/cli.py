@@ -360,6 +360,9 @@ def _user_error(err: BaseException) -> BaseException | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``monai-lite`` console script."""
+    from monai_lite.known_warnings import silence_known_noise
+
+    silence_known_noise()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
