@@ -248,10 +248,12 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
     rows: list[dict[str, Any]] = []
     fold_rows: dict[str, list[dict[str, Any]]] = {}
     folds = []
+    units: dict[str, str] = {}
     for index, folder in enumerate(folders):
         own = read_rows(folder / CSV_NAME)
         summary_file = folder / SUMMARY_NAME
         meta = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.is_file() else {}
+        units[str(folder)] = meta.get("distance_unit", "mm")
         fold = meta.get("fold")
         label = str(fold) if fold is not None and str(fold) not in fold_rows else f"{index}:{folder.name}"
         for row in own:
@@ -259,6 +261,10 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
             rows.append({"fold": label, **row})
         fold_rows[label] = own
         folds.append({"fold": label, "path": str(folder), "n_cases": len({r["case"] for r in own})})
+    if len(set(units.values())) > 1:
+        raise ValueError(f"the reports measure distances in different units ({units}); pool reports of one kind of "
+                         "image, or give pictures a --spacing in mm.")
+    unit = next(iter(units.values()))
     seen: dict[str, str] = {}
     duplicates = sorted({r["case"] for r in rows if seen.setdefault(r["case"], r["fold"]) != r["fold"]})
     combined = summarise(rows)
@@ -272,13 +278,13 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
             stats["std_of_fold_means"] = float(np.std(kept)) if kept else None
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = json_ready({
-        **combined, "distance_unit": "mm", "empty_mask_policy": POLICY_TEXT, "folds": folds,
+        **combined, "distance_unit": unit, "empty_mask_policy": POLICY_TEXT, "folds": folds,
         "duplicate_cases": duplicates,
     })
     atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
     atomic_write_json(output_dir / SUMMARY_NAME, summary)
     if plot:
-        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{len(folders)} folds, {len(rows)} rows")
+        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{len(folders)} folds, {len(rows)} rows", unit)
     return summary
 
 

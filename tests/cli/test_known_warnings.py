@@ -1,8 +1,10 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
-"""Proves the known third-party notices are silenced by exact message while every other warning stays visible."""
+"""Proves the known third-party notices (warnings and log records) are silenced by exact message while every other
+warning and record stays visible."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import pytest
@@ -46,3 +48,14 @@ def test_filters_do_not_pile_up() -> None:
         count = len(warnings.filters)
         silence_known_noise()
         assert len(warnings.filters) == count
+
+
+def test_known_log_record_is_dropped_and_others_kept(caplog: pytest.LogCaptureFixture) -> None:
+    silence_known_noise()
+    silence_known_noise()
+    logger = logging.getLogger("monai.data.nvimgcodec_pydicom_plugin")
+    assert len(logger.filters) == 1
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        logger.warning("nvImageCodec is not available; skipping pydicom decoder plugin registration.")
+        logger.warning("nvImageCodec failed to decode a frame")
+    assert [r.getMessage() for r in caplog.records] == ["nvImageCodec failed to decode a frame"]

@@ -6,15 +6,17 @@ with ``<!-- doc-test: skip REASON -->``), so a new README section is tested with
 
 - in document order, README first, in one sandbox: a temporary copy of the package, ``bundles/``, ``transforms/``
   and ``data_manifests/`` that the commands import and write (``PYTHONPATH`` points at it), so nothing is written
-  into the checkout (checked by the last test). ``../shared/data`` in the sandbox is the real-data folder;
-  commands that use it are marked ``realdata`` and skipped when it is absent;
+  into the checkout (checked when the sandbox is removed). ``../shared/data`` in the sandbox is the real-data
+  folder; commands that use it are marked ``realdata``, skipped when it is absent, and run in a second sandbox
+  of their own, so the synthetic walk-through reads the same with or without them (the README's ``--resume``
+  continues the synthetic run, not a real-data one);
 - shortened but otherwise verbatim: the sandbox's bundles train for 1 epoch at 64x64 (2D) with no loader workers,
   a written bundle ``--image_size`` becomes 64 (2D) or 32 (3D) per axis, and the values in :data:`FORCED` replace
   the ones written (or are added) so each run is small;
 - with each placeholder (UPPER_CASE word) replaced by a fixture value from :func:`_placeholder`. Commands later in
   a document may use what earlier ones produced (the README trains ``medlitenet`` before it evaluates it), as a
-  reader following the document would; ``A``/``B`` of the ensemble example are that trained run. An unknown
-  placeholder fails and names itself: add a value for it there.
+  reader following the document would. ``A``/``B`` of the ensemble example are two stand-in runs (random weights,
+  a recorded validation Dice). An unknown placeholder fails and names itself: add a value for it there.
 
 ``torchrun`` commands run when enough CUDA devices are present, else are skipped with the reason.
 """
@@ -28,6 +30,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -116,6 +119,7 @@ class Sandbox:
         import torch
 
         from monai_lite.data.prepare import prepare_datalist
+        from monai_lite.engine import EvaluatorBest
         from monai_lite.evaluation import evaluate_folder
         from monai_lite.inference import load_bundle_model
 
@@ -140,6 +144,19 @@ class Sandbox:
         for folder in (self.run_3d / "models", self.repo / "bundles" / "medlitenet_hippocampus" / "models"):
             folder.mkdir(parents=True, exist_ok=True)
             torch.save(model.network.state_dict(), folder / "model.pt")
+        # Two finished runs for the ensemble example: random weights, and the validation Dice a finished run records
+        # in last.pt (EvaluatorBest's format). A one-epoch run validates at Dice 0, which an ensemble rightly refuses
+        # to weigh, so the README's short training cannot stand in for them.
+        self.members = {}
+        for member, dice in (("A", 0.8), ("B", 0.6)):
+            folder = self.root / "runs" / f"member_{member.lower()}"
+            folder.mkdir(parents=True)
+            weights = load_bundle_model(str(self.repo / "bundles" / "medlitenet"), device="cpu",
+                                        overrides={"load_pretrain": False}, prepare=False)
+            torch.save(weights.network.state_dict(), folder / "model.pt")
+            finished = SimpleNamespace(state=SimpleNamespace(best_metric=dice, best_metric_epoch=3))
+            torch.save({"evaluator_best": EvaluatorBest(finished).state_dict()}, folder / "last.pt")
+            self.members[member] = str(folder)
 
     def fresh_output(self) -> str:
         self.outputs += 1
@@ -147,14 +164,13 @@ class Sandbox:
 
     def placeholder(self, name: str, argv: list[str]) -> str:
         verb = argv[1] if argv[0] == "monai-lite" else ""
-        trained = "bundles/medlitenet/models"  # written by the README's training commands, before the ensemble
         values = {
             "OUTDIR": self.fresh_output, "OUT": self.fresh_output, "OUT_DIR": self.fresh_output,
             "INPUT": lambda: str(self.images.parent if verb == "prepare" else self.images),
             "IMAGES": lambda: str(self.images), "VOLUMES": lambda: str(self.volumes),
             "NAME": lambda: "doc_example", "PRED_DIR": lambda: str(self.predictions), "GT_DIR": lambda: str(self.masks),
             "DATALIST": lambda: str(self.datalist), "F": lambda: str(self.datalist), "D": lambda: str(self.images.parent),
-            "N": lambda: "1", "A": lambda: trained, "B": lambda: trained, "RUN": lambda: str(self.run_3d),
+            "N": lambda: "1", "A": lambda: self.members["A"], "B": lambda: self.members["B"], "RUN": lambda: str(self.run_3d),
             "OUT_FOLD0": lambda: str(self.fold_reports[0]), "OUT_FOLD1": lambda: str(self.fold_reports[1]),
         }
         match = re.fullmatch(r"IMAGE_(\d+)", name)
@@ -178,23 +194,35 @@ class Sandbox:
         return [sys.executable, "-m", "torch.distributed.run", *argv[1:]]
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    before = {name: tree_digest(REPO / name) for name in COPIED[1:]}
-    box = Sandbox(tmp_path_factory.mktemp("doc-commands"))
+def _sandbox(tmp_path_factory: pytest.TempPathFactory, name: str):
+    before = {folder: tree_digest(REPO / folder) for folder in COPIED[1:]}
+    box = Sandbox(tmp_path_factory.mktemp(name))
     where = subprocess.run([sys.executable, "-c", "import monai_lite; print(monai_lite.__file__)"],
                            env=box.env, cwd=box.repo, capture_output=True, text=True, timeout=120)
     assert where.stdout.strip().startswith(str(box.repo)), f"the sandbox does not import its own copy: {where}"
     yield box
-    assert {name: tree_digest(REPO / name) for name in COPIED[1:]} == before, "a documented command wrote into the checkout"
+    after = {folder: tree_digest(REPO / folder) for folder in COPIED[1:]}
+    assert after == before, "a documented command wrote into the checkout"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    yield from _sandbox(tmp_path_factory, "doc-commands")
+
+
+@pytest.fixture(scope="module")
+def real_data_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    yield from _sandbox(tmp_path_factory, "doc-commands-realdata")
 
 
 @pytest.mark.parametrize("command", [pytest.param(c, id=c.source, marks=_marks(c)) for c in ALL])
-def test_documented_command_runs(command: DocCommand, sandbox: Sandbox) -> None:
+def test_documented_command_runs(command: DocCommand, request: pytest.FixtureRequest) -> None:
     if command.skip:
         pytest.skip(f"{command.source}: {command.skip}")
-    if any(REAL_DATA in token for token in command.argv) and not (sandbox.root / "shared").exists():
+    needs_data = any(REAL_DATA in token for token in command.argv)
+    if needs_data and real_data_dir() is None:
         pytest.skip("real datasets not found: set MONAI_LITE_DATA or place them at ../shared/data")
+    sandbox = request.getfixturevalue("real_data_sandbox" if needs_data else "sandbox")
     if command.argv[0] == "torchrun":
         import torch
 
