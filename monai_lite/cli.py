@@ -146,7 +146,7 @@ def _add_evaluate(verbs) -> None:
     sub.add_argument("--combine", nargs="+", default=None, metavar="REPORT_DIR", help="[OPTIONAL] report folders of several folds to combine")
     sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] report folder (required with --pred/--combine). Default for --bundle: BUNDLE/eval")
     sub.add_argument("--labels", nargs="+", default=None, metavar="VALUE=NAME", help="[OPTIONAL] classes to score, e.g. 1=anterior 2=posterior. Default: the datalist's, else every value > 0 found")
-    sub.add_argument("--spacing", nargs="+", type=float, default=None, metavar="MM", help="[OPTIONAL] voxel size in mm per axis, overriding the files' (PNG/JPEG: 1)")
+    sub.add_argument("--spacing", nargs="+", type=float, default=None, metavar="MM", help="[OPTIONAL] voxel size in mm per axis, overriding the files'. Pictures (PNG/JPEG) carry none: without it their distances are in px")
     sub.add_argument("--allow-missing", action="store_true", help="[OPTIONAL] score a ground truth without prediction as an empty prediction")
     sub.add_argument("--only-predicted", action="store_true", help="[OPTIONAL] score only the cases that have a prediction; the others are listed, not scored")
     sub.add_argument("--ignore-affine", action="store_true", help="[OPTIONAL] accept volumes of equal shape whose affines differ")
