@@ -9,6 +9,7 @@ shows the full traceback of a reported problem. The error types are in :mod:`mon
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,13 +28,12 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from monai_lite.bundle.runner import list_bundles
-    from monai_lite.networks import list_networks
-    from monai_lite.transforms import list_presets
+    # Read from the files, not the registries: listing must not wait for torch and MONAI to import.
+    from monai_lite.catalog import list_bundle_names, list_network_names, list_preset_names
 
-    print("networks:", ", ".join(list_networks()))
-    print("bundles: ", ", ".join(list_bundles()))
-    print("presets: ", ", ".join(list_presets()))
+    print("networks:", ", ".join(list_network_names()))
+    print("bundles: ", ", ".join(list_bundle_names()))
+    print("presets: ", ", ".join(list_preset_names()))
     return 0
 
 
@@ -59,16 +59,36 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         allow_full=args.allow_full,
         test_fraction=args.test_fraction,
+        label_names=_prepare_label_names(args),
     )
     print(f"wrote {summary.get('output', args.output)}")
     return 0
+
+
+def _prepare_label_names(args: argparse.Namespace) -> dict[int, str] | str | None:
+    """``prepare --labels``: ``{value: name}`` from VALUE=NAME items, or the path of one labels JSON file."""
+    items = args.labels or []
+    pairs = [item.partition("=") for item in items]
+    if all(sep for _, sep, _ in pairs):
+        names = {}
+        for value, _, name in pairs:
+            if not value.strip().isdigit() or not name.strip():
+                args.usage_error(f"--labels takes VALUE=NAME with an integer VALUE >= 0, e.g. 1=polyp; got {value}={name}.")
+            names[int(value)] = name.strip()
+        if names:
+            names.setdefault(0, "background")  # 0 is always allowed in a mask; name it as prepare does
+        return names or None
+    if len(items) == 1:
+        return items[0]
+    args.usage_error("--labels takes VALUE=NAME items (repeat the flag) or one JSON file, not both.")
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``monai-lite`` (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(prog="monai-lite", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show the full traceback of a reported problem (same as MONAI_LITE_DEBUG=1)")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_VerbParser)
 
     verbs.add_parser("list", help="list the networks, bundles and transform presets").set_defaults(func=_cmd_list)
 
@@ -81,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--test-fraction", type=float, default=0.0, help="[OPTIONAL] share of cases held out as 'test'. Default: 0")
     prepare.add_argument("--allow-empty", action="store_true", help="[OPTIONAL] accept masks with no foreground")
     prepare.add_argument("--allow-full", action="store_true", help="[OPTIONAL] accept masks that are all foreground")
-    prepare.set_defaults(func=_cmd_prepare)
+    prepare.add_argument("--labels", action="append", default=None, metavar="VALUE=NAME|FILE", help="[OPTIONAL] class names written into the datalist: VALUE=NAME (repeat the flag, e.g. --labels 1=polyp) or one JSON file of value -> name (like ct-totalseg/labels.json). Default: dataset.json's, else foreground/label_N")
+    prepare.set_defaults(func=_cmd_prepare, usage_error=prepare.error)
 
     _add_train(verbs)
     _add_evaluate(verbs)
@@ -126,8 +147,9 @@ def _add_evaluate(verbs) -> None:
     sub.add_argument("--combine", nargs="+", default=None, metavar="REPORT_DIR", help="[OPTIONAL] report folders of several folds to combine")
     sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] report folder (required with --pred/--combine). Default for --bundle: BUNDLE/eval")
     sub.add_argument("--labels", nargs="+", default=None, metavar="VALUE=NAME", help="[OPTIONAL] classes to score, e.g. 1=anterior 2=posterior. Default: the datalist's, else every value > 0 found")
-    sub.add_argument("--spacing", nargs="+", type=float, default=None, metavar="MM", help="[OPTIONAL] voxel size in mm per axis, overriding the files' (PNG/JPEG: 1)")
+    sub.add_argument("--spacing", nargs="+", type=float, default=None, metavar="MM", help="[OPTIONAL] voxel size in mm per axis, overriding the files'. Pictures (PNG/JPEG) carry none: without it their distances are in px")
     sub.add_argument("--allow-missing", action="store_true", help="[OPTIONAL] score a ground truth without prediction as an empty prediction")
+    sub.add_argument("--only-predicted", action="store_true", help="[OPTIONAL] score only the cases that have a prediction; the others are listed, not scored")
     sub.add_argument("--ignore-affine", action="store_true", help="[OPTIONAL] accept volumes of equal shape whose affines differ")
     sub.add_argument("--threshold", type=float, default=None, metavar="T", help="[OPTIONAL] with --pred: binarise predictions saved as probabilities or grey levels (value >= T is foreground). Default: predictions must hold label values")
     sub.add_argument("--no-plot", action="store_true", help="[OPTIONAL] skip the box plot")
@@ -137,28 +159,30 @@ def _add_evaluate(verbs) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.pred is None and args.combine is None:
         file_only = [flag for flag, value in (("--gt", args.gt), ("--labels", args.labels), ("--spacing", args.spacing),
-                     ("--allow-missing", args.allow_missing), ("--ignore-affine", args.ignore_affine),
-                     ("--threshold", args.threshold is not None)) if value]
+                     ("--allow-missing", args.allow_missing), ("--only-predicted", args.only_predicted),
+                     ("--ignore-affine", args.ignore_affine), ("--threshold", args.threshold is not None)) if value]
         if file_only:
             args.usage_error(f"{', '.join(file_only)} apply to file evaluation; add --pred PRED_DIR.")
         return _cmd_run("evaluate")(args)
-    from monai_lite.evaluation import combine_reports, evaluate_folder
-    from monai_lite.evaluation.report import format_summary
-
     if args.pred is not None and args.combine is not None:
         args.usage_error("--pred and --combine are separate jobs; give one of them.")
     if args.output_dir is None:
         args.usage_error("-o/--output (the report folder) is required with --pred and --combine.")
     if args.set:
         args.usage_error("--set overrides bundle configs; it does not apply to --pred or --combine.")
+    if args.only_predicted and args.allow_missing:
+        args.usage_error("--only-predicted skips the cases without prediction, --allow-missing scores them as empty; give one.")
+    if args.pred is not None and args.gt is not None and args.datalist is not None:
+        args.usage_error("give the ground truth once: --gt FOLDER|DATALIST or --datalist DATALIST.")
+    if args.pred is not None and args.gt is None and args.datalist is None:
+        args.usage_error("--pred needs --gt (a folder of masks or a datalist JSON).")
+    from monai_lite.evaluation import combine_reports, evaluate_folder
+    from monai_lite.evaluation.report import format_summary
+
     if args.combine is not None:
         summary = combine_reports(args.combine, args.output_dir, plot=not args.no_plot)
     else:
-        if args.gt is not None and args.datalist is not None:
-            args.usage_error("give the ground truth once: --gt FOLDER|DATALIST or --datalist DATALIST.")
         gt = args.gt if args.gt is not None else args.datalist
-        if gt is None:
-            args.usage_error("--pred needs --gt (a folder of masks or a datalist JSON).")
         summary = evaluate_folder(
             pred=args.pred,
             gt=gt,
@@ -168,6 +192,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             labels=args.labels,
             spacing=args.spacing,
             allow_missing=args.allow_missing,
+            only_predicted=args.only_predicted,
             check_affine=not args.ignore_affine,
             plot=not args.no_plot,
             threshold=args.threshold,
@@ -188,8 +213,10 @@ def _add_infer(verbs) -> None:
     sub.add_argument("-i", "--input", dest="input_alias", action="append", default=None, metavar="INPUT", help="[OPTIONAL] same as a positional INPUT (kept for older scripts), repeatable")
     sub.add_argument("-o", "--output", dest="output_dir", default=None, help="[OPTIONAL] output folder, never inside an input folder. Default: BUNDLE/eval/predictions")
     sub.add_argument("--bundle", action="append", default=None, help="[OPTIONAL] bundle name or folder; repeat for an ensemble. Default: medlitenet")
-    sub.add_argument("--ckpt-path", "--ckpt", dest="ckpt_path", nargs="+", action="extend", default=None, metavar="PATH", help="[OPTIONAL] weights; several make an ensemble (one bundle, or one per bundle). Default: BUNDLE/models/model.pt")
-    sub.add_argument("--dice", nargs="+", type=float, default=None, help="[OPTIONAL] validation Dice per ensemble member (weights dice_i/sum). Default: read from models/last.pt")
+    # One value per flag (repeat it), so options and INPUTs can come in any order: a flag taking several values
+    # would swallow the INPUTs after it.
+    sub.add_argument("--ckpt-path", "--ckpt", dest="ckpt_path", action="append", default=None, metavar="PATH", help="[OPTIONAL] weights, one path per flag; repeat it for an ensemble (one bundle, or one per bundle). Default: BUNDLE/models/model.pt")
+    sub.add_argument("--dice", action="append", type=float, default=None, help="[OPTIONAL] validation Dice of one ensemble member, repeat it per member in --ckpt order (weights dice_i/sum). Default: read from models/last.pt")
     sub.add_argument("--tta", action="store_true", help="[OPTIONAL] 6-fold test-time augmentation (identity, flips, 90-degree rotations). Default: off")
     sub.add_argument("--threshold", type=float, default=None, help="[OPTIONAL] probability threshold of binary bundles. Default: the bundle's (0.5)")
     sub.add_argument("--overlap", type=float, default=0.25, help="[OPTIONAL] sliding-window overlap for 3D bundles. Default: 0.25")
@@ -204,13 +231,43 @@ def _add_infer(verbs) -> None:
     sub.set_defaults(func=_cmd_infer, usage_error=sub.error)
 
 
+#: Suffixes of weight files: an INPUT with one of them is a checkpoint given without its own --ckpt.
+_WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".ts", ".safetensors")
+
+
+def _check_infer_inputs(args: argparse.Namespace) -> list[str]:
+    """The INPUTs of ``infer``, or a usage error with a hint for the older ``--ckpt A B`` / ``--dice 0.9 0.8`` forms."""
+    inputs = list(args.inputs) + list(args.input_alias or [])
+    weights = [item for item in inputs if item.lower().endswith(_WEIGHT_SUFFIXES)]
+    if weights:
+        args.usage_error(
+            f"{weights[0]} looks like a weights file, not an INPUT: --ckpt takes one path, so repeat it "
+            f"(--ckpt A/model.pt --ckpt B/model.pt IMAGES/ -o OUTDIR)."
+        )
+    numbers = [item for item in inputs if _is_number(item) and not os.path.exists(item)]
+    if numbers:
+        args.usage_error(f"{numbers[0]} is not an INPUT: --dice takes one value, so repeat it (--dice 0.91 --dice 0.88).")
+    if not inputs:
+        args.usage_error(
+            "give at least one INPUT (an image file, a DICOM series folder, or a folder of these), "
+            "e.g. monai-lite infer --bundle medlitenet IMAGES/ -o OUTDIR."
+        )
+    return inputs
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _cmd_infer(args: argparse.Namespace) -> int:
+    inputs = _check_infer_inputs(args)
     from monai_lite.bundle.runner import parse_override
     from monai_lite.inference import run_inference
 
-    inputs = list(args.inputs) + list(args.input_alias or [])
-    if not inputs:
-        args.usage_error("give at least one INPUT (an image file, a DICOM series folder, or a folder of these).")
     record = run_inference(
         inputs,
         args.output_dir,
@@ -235,18 +292,68 @@ def _cmd_infer(args: argparse.Namespace) -> int:
 
 
 # --- benchmark ---------------------------------------------------------------------------------------------------
-def _add_benchmark(verbs) -> None:
+class _VerbParser(argparse.ArgumentParser):
+    """The parser of one verb: options and positionals in any order, arguments optionally added on first use.
+
+    - Order: argparse assigns positionals at the first run of them, so ``prepare IMAGES --folds 2 MASKS`` would
+      leave MASKS unrecognised; a verb without sub-verbs is parsed with ``parse_known_intermixed_args`` instead.
+    - Deferred arguments (``add_arguments``): the benchmark modules define their options beside their code and
+      import torch and MONAI to do so; adding them only when that verb is used keeps ``monai-lite --help``,
+      argument errors and ``monai-lite list`` free of those imports.
+    """
+
+    def __init__(self, *args, add_arguments=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._add_arguments = add_arguments
+        self._intermixing = False
+
+    def _complete(self) -> None:
+        if self._add_arguments is not None:
+            add_arguments, self._add_arguments = self._add_arguments, None
+            add_arguments(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._complete()
+        if self._subparsers is not None or self._intermixing:
+            return super().parse_known_args(args, namespace)
+        # parse_known_intermixed_args calls parse_known_args itself (twice); the flag sends those calls to argparse.
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+    def format_help(self) -> str:
+        self._complete()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._complete()
+        return super().format_usage()
+
+
+def _benchmark_kinds(sub: argparse.ArgumentParser) -> None:
     """``monai-lite benchmark efficiency|accuracy``: each sub-verb's options live beside its code."""
     from monai_lite.benchmark import accuracy, efficiency
 
-    sub = verbs.add_parser("benchmark", help="compare the networks with MONAI's: efficiency (size, MACs, latency) or accuracy")
     kinds = sub.add_subparsers(dest="benchmark", required=True, metavar="KIND")
     efficiency.add_parser(kinds)
     accuracy.add_parser(kinds)
 
 
+def _add_benchmark(verbs) -> None:
+    verbs.add_parser(
+        "benchmark",
+        help="compare the networks with MONAI's: efficiency (size, MACs, latency) or accuracy",
+        add_arguments=_benchmark_kinds,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``monai-lite`` console script."""
+    from monai_lite.known_warnings import silence_known_noise
+
+    silence_known_noise()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

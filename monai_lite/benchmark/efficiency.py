@@ -38,6 +38,7 @@ import argparse
 import copy
 import fnmatch
 import gc
+import logging
 import os
 import tempfile
 import time
@@ -53,12 +54,15 @@ from monai_lite.benchmark.zoo import BASELINE, get_model, list_models
 from monai_lite.engine.atomic import atomic_write_json, atomic_write_text
 from monai_lite.networks.inference_prep import prepare_for_inference
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "COLUMNS",
     "DEFAULT_REPEATS",
     "DEFAULT_WARMUP",
     "IO_CHANNELS",
     "add_parser",
+    "load_warning",
     "render_markdown",
     "run_efficiency",
     "select_models",
@@ -273,6 +277,9 @@ def run_efficiency(
     torch.set_num_threads(threads)
     started = time.perf_counter()
     machine = measure.machine_info()
+    busy = load_warning(machine.get("load_average"), threads)
+    if busy:
+        logger.warning("monai-lite benchmark efficiency: %s", busy)
     results = []
     try:
         from tqdm.auto import tqdm
@@ -299,12 +306,31 @@ def run_efficiency(
                 if r["spatial_dims"] == d and key in r and base_ms:
                     r[ratio_key] = r[key]["median_ms"] / base_ms
     machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    busy = busy or load_warning(machine["load_average_end"], threads)
+    machine["load_warning"] = busy
     report = {"machine": machine, "settings": settings, "results": results, "duration_s": time.perf_counter() - started}
 
     output_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_json(output_dir / "efficiency.json", report)
     atomic_write_text(output_dir / "efficiency.md", render_markdown(report))
     return report
+
+
+def load_warning(load_average: Sequence[float] | None, threads: int) -> str | None:
+    """A warning when the machine is busier than the benchmark's thread count, else None.
+
+    A 1-minute load average above ``threads`` means other processes compete for the cores the timed calls use,
+    so latencies come out inflated and noisy (MedLiteNet measured 4.8 s at 2 threads on a loaded 2-core machine).
+
+    Args:
+        load_average: ``os.getloadavg()`` (1, 5, 15 min), or None where the platform has none.
+        threads: the benchmark's ``--threads``.
+    """
+    if not load_average or load_average[0] <= threads:
+        return None
+    hint = " or with --threads 1" if threads > 1 else ""
+    return (f"the 1-minute load average is {load_average[0]:.1f}, above the {threads} benchmark thread(s): other "
+            f"processes share the cores and the latencies will be inflated. Rerun on an idle machine{hint}.")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -366,6 +392,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- CPU: {m['cpu_model']}, {m['cpu_count']} logical cores visible; {m['platform']}",
         f"- load average (1/5/15 min) at start {m.get('load_average')}, at end {m.get('load_average_end')}"
         " (other processes share the machine when these exceed the thread count)",
+        *([f"- **warning**: {m['load_warning']}"] if m.get("load_warning") else []),
         f"- python {m['python']}, torch {m['torch']}, monai {m['monai']}, onnxruntime {m.get('onnxruntime')}, "
         f"onnx {m.get('onnx')}; CUDA: {m.get('cuda_device') or 'none'}",
         f"- threads: torch.set_num_threads({s['threads']}) (inter-op {m['torch_num_interop_threads']}); "

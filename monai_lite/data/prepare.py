@@ -51,7 +51,14 @@ def _label_map(label_names: Mapping[Any, Any] | str | Path | None, what: str) ->
     if label_names is None:
         return None
     if isinstance(label_names, (str, Path)):
-        label_names = json.loads(Path(label_names).read_text(encoding="utf-8"))
+        path = Path(label_names)
+        if not path.is_file():
+            raise FileNotFoundError(f"labels file {path} does not exist.")
+        try:
+            label_names = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"labels file {path} is not JSON ({exc}).") from exc
+        what = f"labels file {path}"
     if not isinstance(label_names, Mapping) or not label_names:
         raise ValueError(f"{what} must be a non-empty mapping of label name -> value (or value -> name); got {label_names!r}.")
     keys = [str(k) for k in label_names]

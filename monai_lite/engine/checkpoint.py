@@ -113,6 +113,12 @@ class BestCheckpoint:
             return
         for filename, network in self.weights.items():
             atomic_save(_unwrap(network).state_dict(), self.save_dir / filename)
+        if not float(engine.state.best_metric) > 0.0:
+            # Saved anyway, so a short run still leaves weights to load; but they are not a model that works yet.
+            self.logger.warning(
+                f"epoch {engine.state.epoch}: {engine.state.key_metric_name}={float(engine.state.best_metric):.4f}; "
+                f"{', '.join(self.weights)} saved as the best so far, but they segment nothing yet."
+            )
         self.logger.debug(
             f"Saved the best weights ({engine.state.key_metric_name}={engine.state.best_metric:.4f} at epoch "
             f"{engine.state.epoch}): {', '.join(self.weights)} in {self.save_dir}"

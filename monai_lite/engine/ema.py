@@ -122,6 +122,7 @@ class ModelEMA:
         decay = self.current_decay()
         setattr(engine.state, self.MOMENTUM_ATTR, 1.0 - decay)
         engine.state.ema_decay = decay
+        engine.state.ema_target_decay = self.decay  # with ema_decay, lets the epoch line show the warm-up
 
     def state_dict(self) -> dict:
         """The averaged weights and the step count (empty when EMA is off).

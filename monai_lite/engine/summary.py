@@ -5,9 +5,12 @@ MONAI's ``StatsHandler`` writes several lines per epoch from the trainer and fro
 :class:`EpochSummary` writes one, after validation, with everything a person watching a run needs, e.g.::
 
     Epoch 7/15: loss 0.3121, train_mean_dice 0.8012 | val_mean_dice 0.8315, val_mean_iou 0.7201 (best 0.8315 at 7,
-    new best saved) | lr 6.10e-04 | input 96x96 | 14.2 s (train 12.0 s)
+    new best saved) | EMA decay 0.9890 (warm-up to 0.999) | lr 6.10e-04 | input 96x96 | 14.2 s (train 12.0 s)
 
-and records the mean loss in ``engine.state.epoch_loss`` for other handlers.
+With EMA on, validation scores the averaged weights; early in a run they are still close to the random initial
+ones, so the line shows the decay while it ramps up. A best validation of 0 (nothing segmented yet) is saved, so
+the run has weights, but the line and the final message say so instead of calling it a best model.
+It records the mean loss in ``engine.state.epoch_loss`` for other handlers.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ def _format(value: Any) -> str:
         return f"{float(value):.4f}"
     except (TypeError, ValueError):
         return str(value)
+
+
+def _above_zero(value: Any) -> bool:
+    try:
+        return float(value) > 0.0
+    except (TypeError, ValueError):
+        return False
 
 
 class EpochSummary:
@@ -108,8 +118,14 @@ class EpochSummary:
         ev = self.evaluator
         if ev is not None and getattr(ev.state, "epoch", None) == state.epoch and ev.state.metrics:
             val = ", ".join(f"{k} {_format(v)}" for k, v in ev.state.metrics.items())
-            new = ", new best saved" if ev.state.best_metric_epoch == state.epoch else ""
+            new = ""
+            if ev.state.best_metric_epoch == state.epoch:
+                new = ", new best saved" if _above_zero(ev.state.best_metric) else ", saved but segments nothing yet"
             text += f" | {val} (best {_format(ev.state.best_metric)} at {ev.state.best_metric_epoch}{new})"
+        decay, target = getattr(state, "ema_decay", None), getattr(state, "ema_target_decay", None)
+        if decay is not None:
+            warming = target is not None and decay < target
+            text += f" | EMA decay {decay:.4f}" + (f" (warm-up to {target:g})" if warming else "")
         lr = getattr(state, "learning_rate", None)
         if lr is None and hasattr(engine, "optimizer"):
             lr = engine.optimizer.param_groups[0]["lr"]
@@ -131,4 +147,12 @@ class EpochSummary:
         if ev is not None and getattr(ev.state, "best_metric_epoch", -1) > 0:
             best = _format(ev.state.best_metric)
             text += f": best {ev.state.key_metric_name} {best} at epoch {ev.state.best_metric_epoch}"
+            if not _above_zero(ev.state.best_metric):
+                ema = " (with EMA, validation used weights still close to the initial ones)" if getattr(
+                    engine.state, "ema_decay", None) is not None else ""
+                self.logger.warning(
+                    f"{text}: no validation scored above 0{ema}; the saved model segments nothing. "
+                    "Train for more epochs (or with ema_decay 0 for very short runs)."
+                )
+                return
         self.logger.info(text + ".")

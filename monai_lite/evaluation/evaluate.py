@@ -20,12 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from monai_lite.data.io import IMAGE_2D_SUFFIXES, split_name
 from monai_lite.evaluation.matching import (
     CasePair,
     ground_truth_from_datalist,
     ground_truth_from_folder,
     list_masks,
     match_cases,
+    without_overlays,
 )
 from monai_lite.evaluation.metrics import both_empty_metrics, compute_case_metrics
 from monai_lite.evaluation.reader import THRESHOLD_HINT, Mask, describe_values, read_mask
@@ -310,7 +312,10 @@ def evaluate_pairs(
     for pair in tqdm(pairs, desc="evaluate", unit="case", disable=None if progress is None else not progress):
         rows.extend(score_case(pair, names, spacing, check_affine, threshold, values))
     rows = complete_rows(rows, names)
-    return write_report(rows, output_dir, extra=extra, plot=plot)
+    # Pictures carry no pixel size, so without --spacing their distances are in pixels, and are said to be.
+    pictures = all(split_name(pair.gt)[1] in IMAGE_2D_SUFFIXES for pair in pairs)
+    unit = {"distance_unit": "px" if spacing is None and pictures else "mm"}
+    return write_report(rows, output_dir, extra={**unit, **dict(extra or {})}, plot=plot)
 
 
 def evaluate_folder(
@@ -326,6 +331,7 @@ def evaluate_folder(
     plot: bool = True,
     progress: bool | None = None,
     threshold: float | None = None,
+    only_predicted: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a folder of predictions against a folder of masks or a datalist fold.
 
@@ -348,6 +354,9 @@ def evaluate_folder(
         progress: tqdm bar over cases; None shows it on a terminal only. Defaults to None.
         threshold: binarise predictions saved as probabilities or grey levels (see :func:`evaluate_pairs`).
             Defaults to None.
+        only_predicted: score only the ground truths that have a prediction (e.g. after segmenting a few cases);
+            the others are listed in the summary as ``not_predicted``, never scored. Excludes ``allow_missing``.
+            Defaults to False.
 
     Returns:
         The summary written to ``summary.json``.
@@ -385,8 +394,20 @@ def evaluate_folder(
         source = {"pred": str(pred), "gt": str(gt), "dataset_dir": str(dataset_dir), "fold": chosen}
     else:
         raise FileNotFoundError(f"ground truth {gt} is neither a folder of masks nor a datalist file.")
+    if only_predicted and allow_missing:
+        raise ValueError("only_predicted (--only-predicted) and allow_missing (--allow-missing) exclude each other: "
+                         "either skip the cases without prediction or score them as empty.")
     check_output_dir(output_dir, inputs)
-    matching = match_cases(list_masks(pred, recursive=True), truths, allow_missing=allow_missing)
+    predictions = without_overlays(list_masks(pred, recursive=True))
+    matching = match_cases(predictions, truths, allow_missing=allow_missing or only_predicted)
+    not_predicted: list[str] = []
+    if only_predicted:
+        not_predicted, matching.missing = matching.missing, []
+        matching.pairs = [p for p in matching.pairs if p.pred is not None]
+        if not matching.pairs:
+            raise ValueError(f"no prediction in {pred} matches a ground-truth case; nothing to score.")
+        logger.info("scoring the %d case(s) with a prediction; %d ground-truth case(s) without one are skipped",
+                    len(matching.pairs), len(not_predicted))
     if matching.unmatched_predictions:
         logger.warning("%d prediction file(s) in %s match no ground truth and are not scored, e.g. %s",
                        len(matching.unmatched_predictions), pred, matching.unmatched_predictions[0])
@@ -398,5 +419,6 @@ def evaluate_folder(
         "spacing_override": list(spacing) if spacing is not None else None,
         "missing_predictions": matching.missing,
         "unmatched_predictions": [str(p) for p in matching.unmatched_predictions],
+        **({"not_predicted": not_predicted} if only_predicted else {}),
     }
     return evaluate_pairs(matching.pairs, output_dir, labels, spacing, check_affine, plot, progress, extra, threshold)

@@ -32,6 +32,7 @@ __all__ = [
     "ground_truth_from_folder",
     "ground_truth_from_datalist",
     "match_cases",
+    "without_overlays",
 ]
 
 #: Postfixes that do not belong to the case name (compared case-insensitively).
@@ -114,6 +115,28 @@ def list_masks(folder: str | Path, recursive: bool = False) -> list[Path]:
     if not found:
         raise ValueError(f"{folder} holds no mask file (.nii.gz, .nii, .nrrd, .mha, .png, .jpg, .bmp, .tif).")
     return found
+
+
+#: What ``monai-lite infer`` appends to the case name of a picture's colour overlay (see
+#: ``monai_lite.inference.predictor``: ``NAME_seg.png`` and ``NAME_overlay.png`` side by side).
+OVERLAY_POSTFIX = "_overlay"
+
+
+def without_overlays(files: Sequence[Path]) -> list[Path]:
+    """``files`` without the colour overlays that ``monai-lite infer`` writes beside its masks.
+
+    A file ``NAME_overlay.<ext>`` is an overlay, not a prediction, when a mask of the same case (``NAME`` or
+    ``NAME_seg``, ...) lies in the same folder; a lone ``*_overlay`` file is kept, so nothing is dropped by name only.
+    """
+    files = [Path(f) for f in files]
+    cases = {(f.parent, case_key(split_name(f)[0])) for f in files if not split_name(f)[0].endswith(OVERLAY_POSTFIX)}
+    kept = []
+    for f in files:
+        stem = split_name(f)[0]
+        if stem.endswith(OVERLAY_POSTFIX) and (f.parent, stem[: -len(OVERLAY_POSTFIX)]) in cases:
+            continue
+        kept.append(f)
+    return kept
 
 
 def ground_truth_from_folder(folder: str | Path) -> list[GroundTruth]:

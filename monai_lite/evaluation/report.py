@@ -137,7 +137,7 @@ def _csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str) -> None:
+def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str, unit: str = "mm") -> None:
     # The object API with an Agg canvas draws without touching pyplot's global backend or needing a display.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -146,6 +146,7 @@ def _write_boxplot(path: Path, rows: Sequence[Mapping[str, Any]], title: str) ->
     figure = Figure(figsize=(4 * len(_PLOTTED), 4), layout="constrained")
     FigureCanvasAgg(figure)
     for index, (metric, label) in enumerate(_PLOTTED):
+        label = label.replace("(mm)", f"({unit})")
         axes = figure.add_subplot(1, len(_PLOTTED), index + 1)
         data = [_finite([r[metric] for r in group]) for group in grouped.values()]
         axes.boxplot(data, showmeans=True)
@@ -188,7 +189,7 @@ def write_report(
     atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
     atomic_write_json(output_dir / SUMMARY_NAME, summary)
     if plot:
-        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{summary['n_cases']} cases")
+        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{summary['n_cases']} cases", summary["distance_unit"])
     return summary
 
 
@@ -247,10 +248,12 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
     rows: list[dict[str, Any]] = []
     fold_rows: dict[str, list[dict[str, Any]]] = {}
     folds = []
+    units: dict[str, str] = {}
     for index, folder in enumerate(folders):
         own = read_rows(folder / CSV_NAME)
         summary_file = folder / SUMMARY_NAME
         meta = json.loads(summary_file.read_text(encoding="utf-8")) if summary_file.is_file() else {}
+        units[str(folder)] = meta.get("distance_unit", "mm")
         fold = meta.get("fold")
         label = str(fold) if fold is not None and str(fold) not in fold_rows else f"{index}:{folder.name}"
         for row in own:
@@ -258,6 +261,10 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
             rows.append({"fold": label, **row})
         fold_rows[label] = own
         folds.append({"fold": label, "path": str(folder), "n_cases": len({r["case"] for r in own})})
+    if len(set(units.values())) > 1:
+        raise ValueError(f"the reports measure distances in different units ({units}); pool reports of one kind of "
+                         "image, or give pictures a --spacing in mm.")
+    unit = next(iter(units.values()))
     seen: dict[str, str] = {}
     duplicates = sorted({r["case"] for r in rows if seen.setdefault(r["case"], r["fold"]) != r["fold"]})
     combined = summarise(rows)
@@ -271,13 +278,13 @@ def combine_reports(paths: Sequence[str | Path], output_dir: str | Path, plot: b
             stats["std_of_fold_means"] = float(np.std(kept)) if kept else None
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = json_ready({
-        **combined, "distance_unit": "mm", "empty_mask_policy": POLICY_TEXT, "folds": folds,
+        **combined, "distance_unit": unit, "empty_mask_policy": POLICY_TEXT, "folds": folds,
         "duplicate_cases": duplicates,
     })
     atomic_write_text(output_dir / CSV_NAME, _csv_text(rows))
     atomic_write_json(output_dir / SUMMARY_NAME, summary)
     if plot:
-        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{len(folders)} folds, {len(rows)} rows")
+        _write_boxplot(output_dir / BOXPLOT_NAME, rows, f"{len(folders)} folds, {len(rows)} rows", unit)
     return summary
 
 
@@ -296,7 +303,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
             if stats.get("mean") is None:
                 parts.append(f"{label} -")
                 continue
-            unit = " mm" if metric == "hd95" else ""
+            unit = f" {summary.get('distance_unit', 'mm')}" if metric == "hd95" else ""
             parts.append(f"{label} {stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}{unit}")
         counts = summary.get("policy_counts", {}).get(name, {})
         n = metrics.get("dice", {}).get("n", 0)

@@ -3,7 +3,9 @@
 hand-computed Dice; metrics.csv (one row per case and class, with the policy), summary.json (mean/std/median/n and
 policy counts) and boxplot.png are written and nothing is written into the inputs; a size mismatch names both files
 and shapes; a datalist fold is the ground truth; --allow-missing scores a miss at the worst-case distance; NIfTI
-spacing reaches the HD95 in mm; label names come from the caller or the datalist; affines must agree."""
+spacing reaches the HD95 in mm; label names come from the caller or the datalist; affines must agree; pictures
+without --spacing report distances in px; only_predicted scores the predicted cases and lists the rest; the
+overlays ``monai-lite infer`` writes beside its masks are neither scored nor reported as unmatched."""
 
 from __future__ import annotations
 
@@ -148,3 +150,52 @@ def test_spacing_override_for_png_and_unnamed_values(png_set: tuple[Path, Path],
     save_png(pred / "a_seg.png", square((6, 10), slice(1, 3), slice(1, 4), 2))
     with pytest.raises(ValueError, match=r"label value\(s\) \[2\] that labels does not name"):
         evaluate_folder(pred, gt, tmp_path / "r3", labels={1: "lesion"}, progress=False)
+
+
+def test_picture_distances_are_pixels_unless_spacing_is_given(png_set: tuple[Path, Path], tmp_path: Path) -> None:
+    from monai_lite.evaluation.report import format_summary
+
+    pred, gt = png_set
+    plain = evaluate_folder(pred, gt, tmp_path / "r1", progress=False, plot=False)
+    assert plain["distance_unit"] == "px"
+    assert "HD95 0.33 ± 0.47 px" in format_summary(plain)
+    scaled = evaluate_folder(pred, gt, tmp_path / "r2", spacing=(0.5, 0.5), progress=False, plot=False)
+    assert scaled["distance_unit"] == "mm"
+    assert " mm (n=3" in format_summary(scaled)
+
+
+def test_nifti_distances_are_millimetres(tmp_path: Path) -> None:
+    gt = np.zeros((6, 6, 6), np.uint8)
+    gt[1:3, 1:3, 1:3] = 1
+    save_nifti(tmp_path / "gt" / "case.nii.gz", gt)
+    save_nifti(tmp_path / "pred" / "case.nii.gz", gt)
+    assert evaluate_folder(tmp_path / "pred", tmp_path / "gt", tmp_path / "out", progress=False,
+                           plot=False)["distance_unit"] == "mm"
+
+
+def test_only_predicted_scores_the_intersection(png_set: tuple[Path, Path], tmp_path: Path) -> None:
+    pred, gt = png_set
+    (pred / "b_seg.png").unlink()
+    summary = evaluate_folder(pred, gt, tmp_path / "r", only_predicted=True, progress=False, plot=False)
+    assert [r["case"] for r in _rows(tmp_path / "r")] == ["a", "c"]
+    assert summary["n_cases"] == 2 and summary["not_predicted"] == ["b"]
+    assert summary["missing_predictions"] == [] and summary["policy_counts"]["class_1"]["missed"] == 0
+    assert summary["metrics"]["class_1"]["dice"]["mean"] == pytest.approx((0.8 + 1.0) / 2)
+    with pytest.raises(ValueError, match="exclude each other"):
+        evaluate_folder(pred, gt, tmp_path / "r2", only_predicted=True, allow_missing=True, progress=False)
+    for path in pred.iterdir():
+        path.rename(path.with_name("other_" + path.name))
+    with pytest.raises(ValueError, match="no prediction in .* matches a ground-truth case"):
+        evaluate_folder(pred, gt, tmp_path / "r3", only_predicted=True, progress=False)
+
+
+def test_infer_overlays_are_skipped(png_set: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pred, gt = png_set
+    for case in ("a", "b", "c"):  # what monai-lite infer writes beside NAME_seg.png
+        save_png(pred / f"{case}_overlay.png", np.full((6, 10), 128))
+    summary = evaluate_folder(pred, gt, tmp_path / "r", progress=False, plot=False)
+    assert summary["unmatched_predictions"] == [] and summary["n_cases"] == 3
+    assert not [r for r in caplog.records if "match no ground truth" in r.getMessage()]
+    save_png(pred / "d_overlay.png", np.zeros((6, 10)))  # no mask of case d beside it: kept, and reported
+    summary = evaluate_folder(pred, gt, tmp_path / "r2", progress=False, plot=False)
+    assert summary["unmatched_predictions"] == [str(pred / "d_overlay.png")]

@@ -2,7 +2,7 @@
 """Proves predictions pair with ground truths by case name: exact stems first, then ignoring a ``_seg``/``_pred``/
 ``_mask`` postfix (as MONAI's SaveImaged writes), recursive prediction folders, datalist cases under their image's
 stem; unmatched predictions are listed, missing ones fail with every case named unless allowed, and ambiguous names
-fail."""
+fail; the colour overlays ``monai-lite infer`` writes beside a case's mask are dropped, a lone ``*_overlay`` is not."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from monai_lite.evaluation.matching import (
     ground_truth_from_folder,
     list_masks,
     match_cases,
+    without_overlays,
 )
 
 
@@ -94,3 +95,11 @@ def test_datalist_fold_cases_answer_to_image_and_label_stems(tmp_path: Path) -> 
     assert len(ground_truth_from_datalist(datalist, tmp_path, fold=-1)) == 2
     # Inference names outputs after the image: IMD002_seg.png.
     assert match_cases([Path("p/IMD002_seg.png")], truths).pairs[0].pred == Path("p/IMD002_seg.png")
+
+
+def test_overlays_beside_a_mask_are_dropped() -> None:
+    files = [Path(p) for p in ("out/a_seg.png", "out/a_overlay.png", "out/b.png", "out/b_overlay.png",
+                               "out/c_overlay.png", "other/a_overlay.png", "out/d_seg.nii.gz")]
+    kept = without_overlays(files)
+    assert kept == [Path(p) for p in ("out/a_seg.png", "out/b.png", "out/c_overlay.png", "other/a_overlay.png",
+                                      "out/d_seg.nii.gz")]

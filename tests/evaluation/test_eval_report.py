@@ -1,7 +1,8 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """Proves the report statistics (mean, population std, median, n, excluded NaNs, policy counts), that a report
 reads back from its CSV, and that ``combine_reports`` joins two folds: all rows with a fold column, pooled
-statistics, the mean of the fold means, and no overwrite of an input folder."""
+statistics, the mean of the fold means, and no overwrite of an input folder; the distance unit (mm, or px for
+pictures) is carried into the combined report and the terminal summary, and reports in different units are not pooled."""
 
 from __future__ import annotations
 
@@ -74,3 +75,17 @@ def test_combine_two_folds(tmp_path: Path) -> None:
         combine_reports([tmp_path / "f0", tmp_path / "f1"], tmp_path / "f0")
     with pytest.raises(FileNotFoundError, match="metrics.csv does not exist"):
         combine_reports([tmp_path / "f0", tmp_path / "nothing"], tmp_path / "cv2")
+
+
+def test_combine_keeps_the_distance_unit(tmp_path: Path) -> None:
+    from monai_lite.evaluation.report import format_summary
+
+    for fold in (0, 1):
+        write_report([_row(f"c{fold}", 0.5)], tmp_path / f"px{fold}", extra={"fold": fold, "distance_unit": "px"},
+                     plot=False)
+    summary = combine_reports([tmp_path / "px0", tmp_path / "px1"], tmp_path / "cv", plot=False)
+    assert summary["distance_unit"] == "px"
+    assert "HD95 0.50 ± 0.00 px" in format_summary(summary)
+    write_report([_row("m", 0.5)], tmp_path / "mm", extra={"fold": 2}, plot=False)  # default unit: mm
+    with pytest.raises(ValueError, match="different units"):
+        combine_reports([tmp_path / "px0", tmp_path / "mm"], tmp_path / "cv2", plot=False)
