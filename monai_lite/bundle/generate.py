@@ -89,7 +89,8 @@ def render_bundle(name: str, spec: dict) -> dict[str, str]:
             raise ValueError(f"bundle {name}: configs/{template.name} leaves template ids unset: {missing}")
         files[f"configs/{template.name}"] = _dump(config)
     if spec.get(OVERLAY_SECTION):
-        files[f"configs/{OVERLAY_SECTION}.json"] = _dump(_overlay(name, spec[OVERLAY_SECTION], files["configs/train.json"]))
+        overlay = _overlay(name, spec[OVERLAY_SECTION], files["configs/train.json"])
+        files[f"configs/{OVERLAY_SECTION}.json"] = _dump(overlay)
     for relative in COPIED:
         files[relative] = (TEMPLATE_DIR / relative).read_text()
     return files

@@ -18,8 +18,8 @@ A one-channel (sigmoid) head counts background (0) and foreground (every value >
 
 The bundle's ``loss#class_weights`` calls :func:`resolve_class_weights` with the run's ``class_weights`` id, which is
 ``null`` (unweighted), a list (used as given: ``--class_weights "[0.6, 2.4]"``) or ``"median_frequency"``
-(computed from ``@train#dataset#data``, the cases the run trains on). Weights in use are written to ``<ckpt_dir>/class_weights.json``
-(atomically). That file is also the cache: when it holds ``median_frequency`` weights computed from the same label
+(computed from ``@train#dataset#data``, the cases the run trains on). Weights in use are written to
+``<ckpt_dir>/class_weights.json`` (atomically). That file is also the cache: when it holds ``median_frequency`` weights computed from the same label
 files (same paths, sizes and modification times) and class count, they are reused without reading a label again.
 
 File format (JSON)::
@@ -81,7 +81,9 @@ def _fingerprint(paths: Sequence[Path], num_classes: int) -> str:
     return digest.hexdigest()
 
 
-def label_frequencies(train_files: Sequence[Mapping[str, Any]], out_channels: int, progress: bool | None = None) -> np.ndarray:
+def label_frequencies(
+    train_files: Sequence[Mapping[str, Any]], out_channels: int, progress: bool | None = None
+) -> np.ndarray:
     """Pixel (voxel) count of every class over the label files of ``train_files``, each file read once.
 
     Args:
@@ -204,7 +206,8 @@ def resolve_class_weights(
     if class_weights is None:
         if save_dir is not None and (Path(save_dir) / CLASS_WEIGHTS_NAME).is_file():
             # a record left by an earlier weighted run in the same folder would describe weights no longer in use
-            atomic_write_json(Path(save_dir) / CLASS_WEIGHTS_NAME, {"format": _FORMAT, "method": "none", "weights": None})
+            stale = {"format": _FORMAT, "method": "none", "weights": None}
+            atomic_write_json(Path(save_dir) / CLASS_WEIGHTS_NAME, stale)
         return None
     out_channels = int(out_channels)
     record: dict[str, Any] = {"format": _FORMAT, "classes": _class_names(out_channels)}

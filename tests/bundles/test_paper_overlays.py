@@ -5,7 +5,8 @@
   test_bundle_generate.py covers the files), whose ids all exist in the bundle's train.json;
 - layered after train.json, the overlay's recipe is what the run builds: optimiser class, learning rate, weight
   decay, loss weights, schedule, epochs, EMA, clipping, accumulation, preset and sizes as the paper says;
-- every overlay trains a few iterations (the 3D ones, MSAUNet's and the CLI run are marked slow) on the default synthetic data (sizes, epochs and cases made small);
+- every overlay trains a few iterations on the default synthetic data (sizes, epochs and cases made small; the 3D
+  ones, MSAUNet's and the CLI run are marked slow);
   LACNet's run computes median-frequency class weights from the training labels and records them;
 - the real CLI, ``python -m monai.bundle run training --config_file "['.../train.json','.../paper.json']"``, runs
   LACNet's overlay, and ``--class_weights`` overrides the computed weights.

@@ -20,7 +20,6 @@ import json
 import math
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
@@ -131,7 +130,8 @@ def _documents() -> list[tuple[str, str, str]]:
         if readme.is_file():
             found.append((str(readme.relative_to(REPO)), network, readme.read_text()))
         metadata = BUNDLES_DIR / bundle / "configs" / "metadata.json"
-        found.append((str(metadata.relative_to(REPO)), network, json.loads(metadata.read_text()).get("description", "")))
+        description = json.loads(metadata.read_text()).get("description", "")
+        found.append((str(metadata.relative_to(REPO)), network, description))
     for stem, network in CLASS_OF.items():
         module = NETWORKS_DIR / f"{stem}.py"
         found.append((str(module.relative_to(REPO)), network, module.read_text()))
