@@ -20,9 +20,16 @@ Recipes (``recipe``):
 - ``"common"`` (default, for fairness): one recipe for every model, :data:`COMMON_RECIPE`, on the ``medlitenet``
   bundle's machinery: AdamW (lr 1e-3, weight decay 1e-4), 0.5 x CE + 0.5 x Dice, cosine schedule without warm-up,
   gradient clipping at norm 0.5, no EMA, no gradient accumulation, no progressive resizing, validation every epoch.
-- ``"paper"``: each monai-lite network (and its ablations) trains with its own bundle's recipe (``medlitenet``:
-  EMA, accumulation, progressive resizing; ``lacnet``: Adam; ...); MONAI's networks, which have no paper recipe
-  here, use the common one. Only ``val_interval`` is set to 1 for every model.
+- ``"paper"``: each monai-lite network (and its ablations) trains with its paper's recipe: its bundle's
+  ``train.json`` with the bundle's ``configs/paper.json`` overlay layered on top, as
+  ``--config_file "['.../train.json','.../paper.json']"`` does (``medlitenet``: AdamW, EMA, clipping, accumulation,
+  progressive resizing, CLAHE; ``lacnet``: Adam + L2, median-frequency weighted CE + Dice, [0, 1] input;
+  ``lightawnet``: Adam 1e-4, BCE alone; ``msaunet``: its augmentation). The comparison's own settings still win
+  over the overlay: data, fold, preset, image size, batch size, epochs and seed are the same for every model, and
+  ``val_interval`` is 1. The overlay's ``preset_params`` (e.g. CLAHE, [0, 1] normalisation) are kept when the
+  chosen preset has those parameters, and dropped with a note otherwise; its ``in_channels`` is replaced by the
+  benchmark's, which the network is built with. MONAI's networks, which have no paper recipe here, use the common
+  one.
 
 With a budget only, the schedule is laid out over ``max_epochs`` (default 1000) epochs, so the learning rate stays
 near its initial value for the whole budget; pass ``epochs`` as well to lay the cosine over that many epochs (the
@@ -134,6 +141,8 @@ MIN_EPOCHS_IN_BUDGET = 3
 BUDGET_MAX_EPOCHS = 1000
 #: The bundle whose machinery trains every model under the common recipe.
 BASE_BUNDLE = "medlitenet"
+#: The overlay of a bundle that holds its paper's recipe (``configs/<name>.json``), used by ``recipe="paper"``.
+PAPER_OVERLAY = "paper.json"
 
 _FORMAT_VERSION = 1
 #: Settings that must match for ``resume`` to reuse finished models.
@@ -166,22 +175,57 @@ def _bundle_defaults(bundle: str) -> dict[str, Any]:
     return {key: raw.get(key) for key in keys}
 
 
-def _bundle_of(zoo_model: Any, recipe: str) -> str:
-    """The bundle that trains ``zoo_model``: its own network's bundle under the paper recipe, else the base one."""
+def _uses_paper_recipe(zoo_model: Any, recipe: str) -> bool:
+    """Whether ``zoo_model`` trains with its paper's overlay: a monai-lite network with a bundle, under ``paper``."""
     from monai_lite.bundle.runner import list_bundles
 
-    if recipe == "paper" and zoo_model.family == "monai-lite" and zoo_model.network in list_bundles():
-        return zoo_model.network
-    return BASE_BUNDLE
+    return recipe == "paper" and zoo_model.family == "monai-lite" and zoo_model.network in list_bundles()
+
+
+def _bundle_of(zoo_model: Any, recipe: str) -> str:
+    """The bundle that trains ``zoo_model``: its own network's bundle under the paper recipe, else the base one."""
+    return zoo_model.network if _uses_paper_recipe(zoo_model, recipe) else BASE_BUNDLE
 
 
 def _recipe_overrides(zoo_model: Any, recipe: str) -> dict[str, Any]:
-    """Config ids of the recipe: the bundle's own (validation every epoch) under ``paper``, else the common one."""
-    from monai_lite.bundle.runner import list_bundles
+    """Config ids of the recipe: under ``paper`` only validation every epoch (the rest is the overlay's), else the
+    common one."""
+    return {"val_interval": 1} if _uses_paper_recipe(zoo_model, recipe) else dict(COMMON_RECIPE)
 
-    if recipe == "paper" and zoo_model.family == "monai-lite" and zoo_model.network in list_bundles():
-        return {"val_interval": 1}
-    return dict(COMMON_RECIPE)
+
+def _config_files(bundle: str, overlay: bool) -> list[Path]:
+    """The config files a run of ``bundle`` layers: train.json, then (``overlay``) the paper recipe's overlay.
+
+    Raises:
+        FileNotFoundError: a bundle without the overlay (regenerate the bundles).
+    """
+    from monai_lite.bundle.runner import resolve_bundle
+
+    configs = resolve_bundle(bundle) / "configs"
+    files = [configs / "train.json"]
+    if overlay:
+        path = configs / PAPER_OVERLAY
+        if not path.is_file():
+            raise FileNotFoundError(f"bundle {bundle} has no paper recipe overlay {path}; run "
+                                    "`python -m monai_lite.bundle.generate`.")
+        files.append(path)
+    return files
+
+
+def _overlay_preset_params(bundle: str, preset: str) -> tuple[dict[str, Any] | None, str]:
+    """The overlay's ``preset_params`` if ``preset`` has every one of those parameters, else the plain size
+    parameter and a note saying what was dropped; None when the overlay sets none."""
+    from monai_lite.transforms.presets import read_preset
+
+    overlay = json.loads((_config_files(bundle, True)[-1]).read_text())
+    params = overlay.get("preset_params")
+    if not isinstance(params, dict):
+        return None, ""
+    unknown = sorted(set(params) - set(read_preset(preset)))
+    if unknown:
+        return {"spatial_size": "@image_size"}, (f"preset {preset} has no parameter(s) {', '.join(unknown)} of the "
+                                                 f"{bundle} paper overlay; its preset_params are not applied")
+    return params, ""
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -218,19 +262,19 @@ class _TrainLog:
         self.logger.setLevel(self.level)
 
 
-def _workflow(bundle: str, overrides: Mapping[str, Any]) -> Any:
-    """A train ``ConfigWorkflow`` of ``bundle`` with ``overrides``, without touching the logging configuration."""
+def _workflow(bundle: str, overrides: Mapping[str, Any], paper: bool = False) -> Any:
+    """A train ``ConfigWorkflow`` of ``bundle`` (with its paper overlay when ``paper``) and ``overrides``, without
+    touching the logging configuration."""
     from monai.bundle import ConfigWorkflow
 
-    from monai_lite.bundle.runner import resolve_bundle
-
-    configs = resolve_bundle(bundle) / "configs"
+    files = _config_files(bundle, paper)
+    configs = files[0].parent
     quiet = logging.getLogger("monai.bundle.workflows")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # it warns "Logging file is set to False" for every model
     try:
         return ConfigWorkflow(
-            config_file=str(configs / "train.json"),
+            config_file=[str(f) for f in files],
             meta_file=str(configs / "metadata.json"),
             logging_file=False,
             workflow_type="train",
@@ -241,13 +285,14 @@ def _workflow(bundle: str, overrides: Mapping[str, Any]) -> Any:
 
 
 def _train(
-    bundle: str, overrides: Mapping[str, Any], budget_seconds: float | None, log_path: Path
+    bundle: str, overrides: Mapping[str, Any], budget_seconds: float | None, log_path: Path, paper: bool = False
 ) -> tuple[Any, dict[str, Any]]:
-    """Train one model through the bundle; returns the (still initialised) workflow and the training record."""
+    """Train one model through the bundle (layered with its paper overlay when ``paper``); returns the (still
+    initialised) workflow and the training record."""
     from monai_lite.engine.budget import WallClockBudget
 
     with _TrainLog(log_path):
-        workflow = _workflow(bundle, overrides)
+        workflow = _workflow(bundle, overrides, paper)
         started = time.perf_counter()
         workflow.initialize()
         trainer = workflow.parser.get_parsed_content("train#trainer")
@@ -399,9 +444,11 @@ def _recipe_text(recipe: str) -> str:
     if recipe == "common":
         return (f"One common recipe for every model (`recipe=common`), on the `{BASE_BUNDLE}` bundle's training "
                 f"machinery: {common}.")
-    return ("Each monai-lite network and its ablations train with their own bundle's recipe (`recipe=paper`; see "
-            "each bundle's docs/README.md) with `val_interval`=1; MONAI's networks have no paper recipe here and use "
-            f"the common one: {common}.")
+    return ("Each monai-lite network and its ablations train with their paper's recipe (`recipe=paper`): the bundle's "
+            "train.json layered with its configs/paper.json overlay (optimiser, learning rate, loss, schedule, EMA, "
+            "clipping, accumulation, augmentation parameters), under this benchmark's data, preset, image size, batch "
+            "size, epochs and seed, with `val_interval`=1; MONAI's networks have no paper recipe here and use the "
+            f"common one: {common}.")
 
 
 # --- the benchmark -----------------------------------------------------------------------------------------------
@@ -590,11 +637,23 @@ def benchmark_accuracy(
                                  substitution_reason=reason)
                     name = substitute
             entry["bundle"] = _bundle_of(zoo_model, recipe)
+            paper = _uses_paper_recipe(zoo_model, recipe)
+            paper_ids: dict[str, Any] = {}
+            if paper:
+                entry["config_files"] = [str(f) for f in _config_files(entry["bundle"], True)]
+                params, note = _overlay_preset_params(entry["bundle"], settings["preset"])
+                if params is not None:
+                    paper_ids["preset_params"] = params
+                if note:
+                    entry["recipe_note"] = note
+                    say(f"{tag}: note: {note}")
+                paper_ids["in_channels"] = in_channels  # the network_def below is built with the benchmark's
             run_dir = output_dir / "runs" / name
             if run_dir.exists():
                 shutil.rmtree(run_dir)  # an unfinished run of an earlier attempt: start it afresh
             run_overrides = {
                 **_recipe_overrides(zoo_model, recipe),
+                **paper_ids,
                 "bundle_root": str(run_dir),
                 "network_def": zoo_model.network_def(spatial_dims, in_channels, out_channels, size),
                 "dataset_dir": dataset_dir,
@@ -612,7 +671,8 @@ def benchmark_accuracy(
             limit = " and ".join(x for x in (f"{budget_minutes:g} min" if budget_minutes else "",
                                              f"{epochs} epoch(s)" if epochs else "") if x)
             say(f"{tag}: training ({limit}, {recipe} recipe, bundle {entry['bundle']}) -> {run_dir}")
-            workflow, record = _train(entry["bundle"], run_overrides, budget_seconds, run_dir / "train.log")
+            workflow, record = _train(entry["bundle"], run_overrides, budget_seconds, run_dir / "train.log",
+                                      **({"paper": True} if paper else {}))
             entry.update(record)
             say(f"{tag}: trained {record['epochs_done']} epoch(s) in {record['train_seconds']:.0f} s "
                 f"(stopped by {record['stopped_by']}), best val Dice {_fmt(record['best_val_dice'])} "
@@ -740,7 +800,7 @@ def add_parser(kinds: Any) -> argparse.ArgumentParser:
                      help=f"[OPTIONAL] epochs a budget-only run's schedule is laid over. Default: {BUDGET_MAX_EPOCHS}")
     sub.add_argument("--recipe", choices=RECIPES, default="common",
                      help="[OPTIONAL] 'common': one recipe for all (AdamW, Dice+CE, no EMA); 'paper': each network's "
-                     "bundle recipe. Default: common")
+                     "paper's recipe, its bundle's configs/paper.json overlay. Default: common")
     sub.add_argument("--preset", default=None, help="[OPTIONAL] transform preset, e.g. endoscopy. Default: the bundle's (dermoscopy)")
     sub.add_argument("--image-size", dest="image_size", type=_image_size, default=None,
                      help="[OPTIONAL] training and latency size, e.g. 256x256. Default: the bundle's (128x128)")

@@ -5,7 +5,8 @@ Each bundle must stay a self-contained model-zoo bundle (MONAI Label loads one c
 the four networks differ only in a few ids: network, loss, preset, sizes, metadata. ``bundles/_template/`` holds
 the shared configs and ``bundles/_template/bundles.json`` the differences (a spec may ``extend`` a base spec whose
 name starts with ``_``, e.g. the 3D hippocampus settings that every network's 3D bundle shares); this module
-merges them into ``bundles/<name>/``. ``--check`` rebuilds in memory and fails when a committed bundle has drifted from its
+merges them into ``bundles/<name>/``. A spec's ``paper`` section becomes ``configs/paper.json``, the paper's own
+training recipe as an overlay layered after ``train.json`` (only the ids it changes). ``--check`` rebuilds in memory and fails when a committed bundle has drifted from its
 template, which a test runs, so hand edits to generated files cannot go unnoticed.
 
 Usage::
@@ -26,7 +27,7 @@ from typing import Any
 
 from monai_lite.bundle.runner import BUNDLES_DIR
 
-__all__ = ["PLACEHOLDER", "TEMPLATE_DIR", "bundle_specs", "render_bundle", "write_bundles", "main"]
+__all__ = ["OVERLAY_SECTION", "PLACEHOLDER", "TEMPLATE_DIR", "bundle_specs", "render_bundle", "write_bundles", "main"]
 
 TEMPLATE_DIR = BUNDLES_DIR / "_template"
 PLACEHOLDER = "<set by the bundle spec>"
@@ -34,6 +35,9 @@ PLACEHOLDER = "<set by the bundle spec>"
 #: its metadata and logging config (MONAI looks beside the config file).
 COPIED = ("LICENSE", "configs/logging.conf", "docs/data_license.txt")
 ROOT_LINKS = ("train.json", "metadata.json", "logging.conf")
+#: The spec section written as ``configs/paper.json``, the paper's training recipe as an overlay of train.json:
+#: ``--config_file "['bundles/X/configs/train.json','bundles/X/configs/paper.json']"``.
+OVERLAY_SECTION = "paper"
 
 
 def _set(config: dict, path: str, value: Any, source: str) -> None:
@@ -84,23 +88,51 @@ def render_bundle(name: str, spec: dict) -> dict[str, str]:
         if missing:
             raise ValueError(f"bundle {name}: configs/{template.name} leaves template ids unset: {missing}")
         files[f"configs/{template.name}"] = _dump(config)
+    if spec.get(OVERLAY_SECTION):
+        overlay = _overlay(name, spec[OVERLAY_SECTION], files["configs/train.json"])
+        files[f"configs/{OVERLAY_SECTION}.json"] = _dump(overlay)
     for relative in COPIED:
         files[relative] = (TEMPLATE_DIR / relative).read_text()
     return files
 
 
+def _overlay(name: str, ids: dict, train_text: str) -> dict:
+    """The paper-recipe overlay of bundle ``name``: ``ids`` as a config file layered after ``train.json``.
+
+    MONAI applies a later config file id by id (``a#b`` replaces only that entry), so the overlay lists only what
+    the paper changes. Every id must already exist in the bundle's train.json, so a typo cannot add an unused id.
+    """
+    train = json.loads(train_text)
+    for path in ids:
+        if path.startswith("_"):
+            continue  # documentation keys (``_doc``) stay in the file and are never referenced
+        try:
+            probe = copy.deepcopy(train)
+            _set(probe, path, None, f"bundles.json:{name}.{OVERLAY_SECTION}")
+        except (KeyError, IndexError, ValueError) as err:
+            raise KeyError(f"bundles.json:{name}.{OVERLAY_SECTION}: id {path!r} is not in its train.json") from err
+        if "#" not in path and path not in train:
+            raise KeyError(f"bundles.json:{name}.{OVERLAY_SECTION}: id {path!r} is not in its train.json")
+    return dict(ids)
+
+
 def _merged(name: str, specs: dict, chain: tuple[str, ...] = ()) -> dict:
-    """Spec ``name`` with the specs it ``extends`` underneath, section by section (the child's ids win)."""
+    """Spec ``name`` with the specs it ``extends`` underneath, section by section (the child's ids win).
+
+    ``extends`` names one base or a list of bases, merged in order (a later base's ids win over an earlier one's),
+    so that a bundle can take its data settings from one base and its paper's recipe from another.
+    """
     if name not in specs:
         raise KeyError(f"bundles.json: spec {chain[-1] if chain else name!r} extends unknown spec {name!r}")
     if name in chain:
         raise ValueError(f"bundles.json: specs extend each other in a cycle: {' -> '.join([*chain, name])}")
     spec = specs[name]
-    if "extends" not in spec:
-        return spec
-    base = _merged(spec["extends"], specs, (*chain, name))
-    sections = (set(base) | set(spec)) - {"extends"}
-    return {section: {**base.get(section, {}), **spec.get(section, {})} for section in sections}
+    bases = spec.get("extends", [])
+    merged: dict = {}
+    for base_name in [bases] if isinstance(bases, str) else bases:
+        base = _merged(base_name, specs, (*chain, name))
+        merged = {s: {**merged.get(s, {}), **base.get(s, {})} for s in set(merged) | set(base)}
+    return {s: {**merged.get(s, {}), **spec.get(s, {})} for s in (set(merged) | set(spec)) - {"extends"}}
 
 
 def bundle_specs() -> dict[str, dict]:

@@ -9,6 +9,8 @@ piece                          built on                                        c
 =============================  ==============================================  ==========================
 :class:`WeightedDiceCELoss`    MONAI ``DiceLoss`` + torch (weighted) CE / BCE  ``lambda_ce``, ``lambda_dice``,
                                                                                ``class_weights`` (null)
+:func:`resolve_class_weights`  median-frequency weights from the training      ``class_weights``
+                               labels, ``models/class_weights.json``           (null; or "median_frequency")
 :func:`cosine_with_warmup`     MONAI ``WarmupCosineSchedule``                  ``warmup_epochs`` (0)
 :class:`StepLrScheduleHandler` MONAI ``LrScheduleHandler``, per optimiser step
 :class:`GradientClipping`      torch ``clip_grad_norm_`` on MONAI's            ``grad_clip_norm`` (0)
@@ -48,6 +50,7 @@ from __future__ import annotations
 from monai_lite.engine.atomic import AtomicDiskSaver, atomic_path, atomic_save, atomic_write_text
 from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
+from monai_lite.engine.class_weights import read_class_weights_record, resolve_class_weights
 from monai_lite.engine.clipping import GradientClipping
 from monai_lite.engine.distributed import DistributedTraining
 from monai_lite.engine.ema import ModelEMA
@@ -94,5 +97,7 @@ __all__ = [
     "optimizer_steps_now",
     "optimizer_steps_per_epoch",
     "random_transform_states",
+    "read_class_weights_record",
     "read_preprocessing_record",
+    "resolve_class_weights",
 ]
