@@ -193,7 +193,7 @@ class LACNet(nn.Module):
       ``scaled_dot_product_attention``, no loop over tokens): queries and keys are ``1^d`` projections to
       ``attention_dim`` = 64 channels (``C / 8``, as in SAGAN), the values are the bottleneck features
       themselves (no value or output projection), and a per-channel ``gamma`` starting at 0 scales the
-      result before it is added back, so it re-weights channels and positions. It holds 66,176 parameters,
+      result before it is added back, so it re-weights channels and positions. Its share is 66,176 weights,
       2.2 % of the 2D network; with the gates all attention holds 123,749 (4.1 %), so the
       ``use_attention=False`` ablation compares the paper's design with a network 4.1 % smaller (a
       transformer layer here held 35 % of the weights, which the paper's "minimal parameter increase" rules
