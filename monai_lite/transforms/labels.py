@@ -97,20 +97,29 @@ class SelectLabelsd(MapTransform):
         return d
 
 
-def relabel_file(source: str | Path, output: str | Path, label_values: Sequence[int]) -> Path:
-    """Write ``source`` (a NIfTI label map) with :func:`select_labels` applied; header and affine are kept.
+def relabel_file(
+    source: str | Path, output: str | Path, label_values: Sequence[int], like: str | Path | None = None
+) -> Path:
+    """Write ``source`` (a NIfTI label map) with :func:`select_labels` applied; voxels keep their world positions.
+
+    ``monai-lite evaluate`` compares arrays as stored, so a reference must be stored in the prediction's axis order.
+    A prediction from a DICOM series is stored as ITK reads the series (e.g. LPS) while TotalSegmentator stores its
+    NIfTI of the same scan as LAS: ``like`` reorients the output (exact axis flips and permutations, no
+    interpolation) to the axis order of that file and checks that both then share one grid.
 
     Args:
         source: the label map, e.g. a TotalSegmentator segmentation. It is only read.
         output: the file to write (``.nii`` or ``.nii.gz``); its folder is created. It must not be ``source``.
         label_values: the source values to keep, in the order of the bundle's classes.
+        like: a NIfTI file (e.g. the prediction) whose axis order the output takes; None keeps the source's.
+            Defaults to None.
 
     Returns:
         The path written.
 
     Raises:
-        FileNotFoundError: ``source`` does not exist. ValueError: bad ``label_values``, ``output`` is ``source``,
-            or ``source`` holds non-integer values.
+        FileNotFoundError: ``source`` or ``like`` does not exist. ValueError: bad ``label_values``, ``output`` is
+            ``source``, ``source`` holds non-integer values, or after reorientation the grid differs from ``like``'s.
     """
     import nibabel as nib
 
@@ -130,9 +139,29 @@ def relabel_file(source: str | Path, output: str | Path, label_values: Sequence[
     header = image.header.copy()
     header.set_data_dtype(relabelled.dtype)
     header.set_slope_inter(1, 0)
+    result = nib.Nifti1Image(relabelled, image.affine, header)
+    if like is not None:
+        result = _reoriented_like(result, source, Path(like))
     with atomic_path(output) as staging:
-        nib.save(nib.Nifti1Image(relabelled, image.affine, header), str(staging))
+        nib.save(result, str(staging))
     return output
+
+
+def _reoriented_like(image: Any, source: Path, like: Path) -> Any:
+    import nibabel as nib
+    from nibabel.orientations import io_orientation, ornt_transform
+
+    if not like.is_file():
+        raise FileNotFoundError(f"--like file {like} does not exist.")
+    reference = nib.load(str(like))
+    result = image.as_reoriented(ornt_transform(io_orientation(image.affine), io_orientation(reference.affine)))
+    if result.shape[:3] != reference.shape[:3] or not np.allclose(result.affine, reference.affine, atol=1e-3):
+        raise ValueError(
+            f"label map {source} reoriented to the axes of {like} has shape {result.shape[:3]} and affine\n"
+            f"{np.round(result.affine, 3)}\nbut {like} has {reference.shape[:3]} and\n{np.round(reference.affine, 3)}: "
+            "they are not one grid (resample one onto the other first)."
+        )
+    return result
 
 
 def bundle_label_values(bundle: str | Path) -> list[int]:
@@ -157,7 +186,7 @@ def bundle_label_values(bundle: str | Path) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m monai_lite.transforms.labels LABEL_MAP -o OUT --bundle NAME`` (or ``--values 1 5 6``)."""
+    """``python -m monai_lite.transforms.labels LABEL_MAP -o OUT --bundle NAME [--like PRED]`` (or ``--values 1 5 6``)."""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -167,13 +196,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("source", help="[REQUIRED] NIfTI label map, e.g. a TotalSegmentator segmentation (only read)")
     parser.add_argument("-o", "--output", required=True, help="[REQUIRED] NIfTI file to write")
+    parser.add_argument("--like", default=None, help="[OPTIONAL] NIfTI file (the prediction) whose axis order the output takes")
     choice = parser.add_mutually_exclusive_group(required=True)
     choice.add_argument("--bundle", help="take the values from this bundle's preset_params#label_values")
     choice.add_argument("--values", nargs="+", type=int, metavar="VALUE", help="source values to keep, in class order")
     args = parser.parse_args(argv)
     try:
         values = bundle_label_values(args.bundle) if args.bundle else args.values
-        written = relabel_file(args.source, args.output, values)
+        written = relabel_file(args.source, args.output, values, like=args.like)
     except (FileNotFoundError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     print(f"wrote {written}: source values {values} -> classes 1..{len(values)}, everything else 0")
