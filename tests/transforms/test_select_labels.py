@@ -1,5 +1,5 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
-"""Proves monai_lite.transforms.labels: kept values become classes 1..K in list order and every other value 0
+"""Proves monai_lite.transforms.labels and .relabel: kept values become classes 1..K in list order and every other value 0
 (numpy, torch and MetaTensor, metadata kept); ``None`` passes labels through; bad value lists are refused with the
 list in the message; the ct preset applies ``label_values`` to labels only; ``relabel_file`` and its command write a
 relabelled copy with the source's affine and never touch the source, taking the values from a bundle's config.
@@ -17,7 +17,7 @@ from monai.data import MetaTensor
 from monai.transforms import Compose
 
 from monai_lite.transforms import SelectLabelsd, load_preset, select_labels
-from monai_lite.transforms.labels import bundle_label_values, main, relabel_file
+from monai_lite.transforms.relabel import bundle_label_values, main, relabel_file
 
 SOURCE = np.array([[0, 1, 5], [52, 6, 99], [5, 0, 117]], dtype=np.uint8)
 EXPECTED = np.array([[0, 1, 2], [4, 3, 0], [2, 0, 0]], dtype=np.uint8)  # for values [1, 5, 6, 52]
