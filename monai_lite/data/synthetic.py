@@ -8,6 +8,10 @@ any download.
   two darker lesions with irregular, partly blurred borders; RGB PNG images and {0, 255} PNG masks.
 - ``volumes_3d``: imitates the MSD hippocampus task coarsely: a noisy MRI-like volume holding a bright curved
   structure in two labelled parts (1 = anterior, 2 = posterior); NIfTI images and uint8 label maps, 1 mm, RAS.
+- ``ct_organs_3d``: imitates an axial slab of abdominal CT coarsely: Hounsfield units (air, fat, soft tissue,
+  contrast-filled vessels, bone) with ellipsoid organs labelled with TotalSegmentator's values (1 spleen, 5 liver,
+  6 stomach, 7 pancreas, 52 aorta, 63 inferior vena cava, 64 portal/splenic vein) and a vertebra (32) that CT
+  bundles selecting organs drop; NIfTI int16 images and uint8 label maps, 2 mm, RAS.
 
 Each is written as ordinary files plus a decathlon-style datalist, so training reads them through exactly the same
 loading code as real data. Generation is deterministic: the same arguments give byte-identical files everywhere.
@@ -32,6 +36,9 @@ __all__ = [
     "make_volume_case",
     "ensure_synthetic_lesions",
     "ensure_synthetic_volumes",
+    "TOTALSEG_ORGANS",
+    "make_ct_case",
+    "ensure_synthetic_ct",
     "ensure_synthetic",
 ]
 
@@ -260,8 +267,124 @@ def ensure_synthetic_volumes(
     return _ensure(target, lambda folder: _write_volumes(folder, num_cases, tuple(shape), seed, folds))
 
 
+#: The TotalSegmentator ("total" task) values that :func:`make_ct_case` draws, by name.
+TOTALSEG_ORGANS = {
+    "spleen": 1, "liver": 5, "stomach": 6, "pancreas": 7, "aorta": 52, "inferior_vena_cava": 63,
+    "portal_vein_and_splenic_vein": 64, "vertebrae_T12": 32,
+}
+
+
+def _ellipsoid(grid: np.ndarray, centre: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    return (((grid - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2).sum(0) <= 1.0
+
+
+def make_ct_case(rng: np.random.Generator, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one axial slab of abdominal CT-like data in Hounsfield units, labelled as TotalSegmentator labels it.
+
+    RAS voxel axes: x runs to the patient's left, y to the front, z upwards; so the liver sits at low x, the
+    spleen at high x and back, the spine at the back. Positions and sizes are jittered per case; every structure
+    of :data:`TOTALSEG_ORGANS` is present in every case.
+
+    Args:
+        rng: the random generator to draw from (the caller seeds it).
+        shape: volume shape ``(X, Y, Z)``; each axis at least 16.
+
+    Returns:
+        ``(image, label)``: ``int16`` HU values and ``uint8`` TotalSegmentator label values, both of ``shape``.
+    """
+    grid = np.stack(np.meshgrid(*[np.arange(n, dtype=np.float32) for n in shape], indexing="ij"))
+    size = np.array(shape, np.float32)
+
+    def rel(*fractions: float) -> np.ndarray:
+        """Fractions of the volume, in voxels."""
+        return np.array(fractions, np.float32) * size
+
+    def jitter() -> np.ndarray:
+        return rng.uniform(-0.03, 0.03, size=3).astype(np.float32) * size
+
+    image = np.full(shape, -1000.0, np.float32)  # air
+    body = _ellipsoid(grid, rel(0.5, 0.5, 0.5) + jitter(), rel(0.47, 0.40, 10.0))
+    image[body] = -90.0  # subcutaneous and visceral fat
+    image[_ellipsoid(grid, rel(0.5, 0.5, 0.5), rel(0.42, 0.34, 10.0)) & body] = 35.0  # muscle and soft tissue
+    label = np.zeros(shape, np.uint8)
+    organs = [  # (name, centre, radii as fractions of the volume, HU); later ones are drawn over earlier ones
+        ("liver", (0.30, 0.52, 0.5), (0.20, 0.24, 0.9), 60.0),
+        ("spleen", (0.76, 0.36, 0.5), (0.09, 0.12, 0.6), 48.0),
+        ("stomach", (0.64, 0.66, 0.5), (0.13, 0.10, 0.7), 15.0),
+        ("pancreas", (0.55, 0.50, 0.5), (0.12, 0.035, 0.25), 42.0),
+        ("vertebrae_T12", (0.50, 0.24, 0.5), (0.08, 0.08, 1.2), 450.0),
+        ("aorta", (0.53, 0.37, 0.5), (0.035, 0.035, 1.2), 170.0),
+        ("inferior_vena_cava", (0.43, 0.40, 0.5), (0.04, 0.03, 1.2), 120.0),
+        ("portal_vein_and_splenic_vein", (0.46, 0.48, 0.5), (0.05, 0.025, 0.3), 140.0),
+    ]
+    for name, centre, radii, hu in organs:
+        scale = rng.uniform(0.85, 1.15, size=3).astype(np.float32)
+        inside = _ellipsoid(grid, rel(*centre) + jitter(), rel(*radii) * scale) & body
+        label[inside] = TOTALSEG_ORGANS[name]
+        image[inside] = hu + rng.uniform(-8, 8)
+    gas = _ellipsoid(grid, rel(0.66, 0.72, 0.5), rel(0.05, 0.03, 0.5)) & (label == TOTALSEG_ORGANS["stomach"])
+    image[gas] = -950.0  # a gas bubble inside the stomach, which stays labelled stomach
+    image += rng.normal(0.0, 12.0, size=shape)  # quantum noise of a CT image
+    return np.clip(image, -1024, 3071).astype(np.int16), label
+
+
+def _write_ct(root: Path, num_cases: int, shape: tuple[int, int, int], seed: int, folds: int) -> None:
+    import nibabel as nib
+
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    rng = np.random.default_rng(seed)
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])  # 2 mm isotropic, RAS
+    training = []
+    for index in range(num_cases):
+        image, label = make_ct_case(rng, shape)
+        name = f"ct_{index:03d}.nii.gz"
+        nib.save(nib.Nifti1Image(image, affine), root / "imagesTr" / name)
+        nib.save(nib.Nifti1Image(label, affine), root / "labelsTr" / name)
+        training.append({"image": f"imagesTr/{name}", "label": f"labelsTr/{name}", "fold": index % folds})
+    datalist = {
+        "name": "monai-lite synthetic CT",
+        "description": f"Synthetic abdominal CT-like slabs in HU with TotalSegmentator label values, generator v{SYNTHETIC_VERSION}, seed {seed}.",
+        "channel_names": {"0": "CT"},
+        "labels": {"background": 0, **TOTALSEG_ORGANS},
+        "label_remap": None,
+        "file_ending": ".nii.gz",
+        "numTraining": num_cases,
+        "training": training,
+    }
+    (root / "datalist.json").write_text(json.dumps(datalist, indent=2) + "\n")
+
+
+def ensure_synthetic_ct(
+    num_cases: int = 8, shape: tuple[int, int, int] = (48, 48, 20), seed: int = 0, folds: int = 4,
+    cache_dir: str | Path | None = None,
+) -> Path:
+    """Generate the synthetic CT dataset once (MSD layout ``imagesTr``/``labelsTr``) and return its folder.
+
+    Args:
+        num_cases: number of volume/label pairs. Defaults to 8.
+        shape: volume shape. Defaults to (48, 48, 20): 96 x 96 x 40 mm at 2 mm, small enough to train on a CPU in
+            seconds, and as thin as the shared 20-slice DICOM series.
+        seed: seed of the generator. Defaults to 0.
+        folds: cases are assigned round-robin to this many folds. Defaults to 4.
+        cache_dir: parent folder; ``None`` means :func:`default_cache_dir`. Defaults to None.
+
+    Raises:
+        ValueError: if an argument is out of range.
+    """
+    _check_sizes(num_cases, folds, **{f"shape[{i}]": n for i, n in enumerate(shape)})
+    parent = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    dims = "x".join(str(n) for n in shape)
+    target = parent / f"synthetic-ct-v{SYNTHETIC_VERSION}-n{num_cases}-s{dims}-seed{seed}-f{folds}"
+    return _ensure(target, lambda folder: _write_ct(folder, num_cases, tuple(shape), seed, folds))
+
+
 #: name -> generator with default arguments; bundles name theirs in the ``synthetic_default`` id.
-SYNTHETIC_DATASETS = {"lesions_2d": ensure_synthetic_lesions, "volumes_3d": ensure_synthetic_volumes}
+SYNTHETIC_DATASETS = {
+    "lesions_2d": ensure_synthetic_lesions,
+    "volumes_3d": ensure_synthetic_volumes,
+    "ct_organs_3d": ensure_synthetic_ct,
+}
 
 
 def ensure_synthetic(name: str) -> Path:

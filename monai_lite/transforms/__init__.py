@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .clahe import CLAHE, CLAHEd
 from .grayscale import to_grayscale
+from .labels import SelectLabelsd, select_labels
 from .pil import to_rgb
 from .presets import PRESET_DIR, list_presets, load_preset, preset_path, read_preset
 from .spacing import spacingd_or_identity
@@ -13,10 +14,12 @@ __all__ = [
     "CLAHE",
     "CLAHEd",
     "PRESET_DIR",
+    "SelectLabelsd",
     "list_presets",
     "load_preset",
     "preset_path",
     "read_preset",
+    "select_labels",
     "spacingd_or_identity",
     "to_grayscale",
     "to_rgb",

@@ -80,5 +80,5 @@ def test_volumes_are_ras_1mm_with_both_labels(tmp_path: Path) -> None:
 def test_unknown_synthetic_name_lists_the_valid_ones() -> None:
     from monai_lite.data.synthetic import ensure_synthetic
 
-    with pytest.raises(ValueError, match="valid: lesions_2d, volumes_3d"):
+    with pytest.raises(ValueError, match="valid: ct_organs_3d, lesions_2d, volumes_3d"):
         ensure_synthetic("lesions_3d")
