@@ -35,6 +35,7 @@ NETWORKS_DIR = REPO / "monai_lite" / "networks"
 BUNDLE_COUNTS: dict[str, int] = {
     "medlitenet": 3_040_362,
     "medlitenet_hippocampus": 3_178_060,
+    "medlitenet_ct": 3_178_145,
     "lightawnet": 2_878_073,
     "lightawnet_hippocampus": 3_317_067,
     "lacnet": 2_983_527,
