@@ -4,7 +4,8 @@
 
 - ``/info`` lists both models with the label values the masks store;
 - ``/infer`` returns, for a non-square picture, a PNG of the same height and width with label values, and for a
-  NIfTI volume a mask with the input's affine, each identical to what ``monai_lite.load_bundle`` returns;
+  NIfTI volume (3D bundle, or a 2D bundle slice by slice) a mask with the input's affine, each identical to what
+  ``monai_lite.load_bundle`` returns;
 - bad requests (unknown model, unreadable image, a 3D model on a picture) answer 4xx with a reason, and the server
   keeps serving;
 - a label saved through ``/datastore/label`` fine-tunes the 2D bundle through ``/train``, after which ``/infer``
@@ -31,7 +32,7 @@ import torch
 from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS = ("medlitenet", "medlitenet_hippocampus")
+MODELS = ("medlitenet", "medlitenet_hippocampus", "medlitenet_slices")
 STARTUP_SECONDS = 240
 TRAIN_SECONDS = 600
 
@@ -58,12 +59,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _bundle_with_initial_weights(name: str, target: Path) -> Path:
-    """A copy of a shipped bundle whose ``model.pt`` is a seeded, untrained network (no training needed to serve)."""
+def _bundle_with_initial_weights(name: str, target: Path, source: str | None = None, settings: dict | None = None) -> Path:
+    """A copy of a shipped bundle (``source``, default ``name``) whose ``model.pt`` is a seeded, untrained network
+    (no training needed to serve); ``settings`` replace ids of its inference.json first."""
+    import json
+
     from monai_lite.inference.model import load_bundle_model
 
     folder = target / name
-    shutil.copytree(REPO_ROOT / "bundles" / name, folder, ignore=shutil.ignore_patterns("models", "eval"))
+    shutil.copytree(REPO_ROOT / "bundles" / (source or name), folder, ignore=shutil.ignore_patterns("models", "eval"))
+    if settings:
+        config = folder / "configs" / "inference.json"
+        config.write_text(json.dumps({**json.loads(config.read_text()), **settings}, indent=2))
     (folder / "models").mkdir()
     torch.manual_seed(0)
     model = load_bundle_model(folder, overrides={"load_pretrain": False}, device="cpu", prepare=False)
@@ -105,14 +112,18 @@ def server(tmp_path_factory):
         pytest.skip("real datasets not found: set MONAI_LITE_DATA to the shared/data folder, or place it at ../shared/data")
     root = tmp_path_factory.mktemp("label")
     bundles = root / "bundles"
-    for name in MODELS:
-        _bundle_with_initial_weights(name, bundles)
+    _bundle_with_initial_weights("medlitenet", bundles)
+    _bundle_with_initial_weights("medlitenet_hippocampus", bundles)
+    # A 2D network whose preset reads volumes: served slice by slice on a NIfTI volume.
+    _bundle_with_initial_weights("medlitenet_slices", bundles, source="medlitenet",
+                                 settings={"preset": "mri", "preset_params": {}, "in_channels": 1})
     studies = root / "studies"
     studies.mkdir()
     shutil.copy(data / "ph2" / "images" / "IMD002.jpg", studies)  # 765 x 572: not square
     shutil.copy(data / "hippocampus" / "imagesTr" / "hippocampus_001.nii.gz", studies)
     _spread_predictions(bundles / "medlitenet", studies / "IMD002.jpg")
     _spread_predictions(bundles / "medlitenet_hippocampus", studies / "hippocampus_001.nii.gz")
+    _spread_predictions(bundles / "medlitenet_slices", studies / "hippocampus_001.nii.gz")
     port = _free_port()
     log = root / "server.log"
     env = dict(os.environ, PATH=f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -178,6 +189,7 @@ def test_info_lists_both_models_with_their_mask_values(server):
     assert info["models"]["medlitenet"]["dimension"] == 2
     assert info["models"]["medlitenet_hippocampus"]["labels"] == {"anterior": 1, "posterior": 2}
     assert info["models"]["medlitenet_hippocampus"]["dimension"] == 3
+    assert info["models"]["medlitenet_slices"]["dimension"] == 2
     assert set(info["trainers"]) == set(MODELS)
 
 
@@ -202,6 +214,19 @@ def test_volume_mask_keeps_the_affine_and_equals_load_bundle(server, tmp_path):
     expected = _assert_as_load_bundle(server, "medlitenet_hippocampus", "hippocampus_001",
                                       np.asarray(mask.dataobj).astype(np.uint8))
     assert set(np.unique(expected)) == {0, 1, 2}
+
+
+def test_a_2d_bundle_segments_a_volume_slice_by_slice(server, tmp_path):
+    reply = _infer(server, "medlitenet_slices", "hippocampus_001")
+    assert reply.status_code == 200, reply.text
+    (tmp_path / "mask.nii.gz").write_bytes(reply.content)
+    mask = nib.load(tmp_path / "mask.nii.gz")
+    source = nib.load(server["studies"] / "hippocampus_001.nii.gz")
+    assert mask.shape == source.shape
+    np.testing.assert_allclose(mask.affine, source.affine, atol=1e-5)
+    expected = _assert_as_load_bundle(server, "medlitenet_slices", "hippocampus_001",
+                                      np.asarray(mask.dataobj).astype(np.uint8))
+    assert set(np.unique(expected)) == {0, 1}
 
 
 def test_bad_requests_answer_4xx_and_the_server_keeps_serving(server):
