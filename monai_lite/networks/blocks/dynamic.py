@@ -103,7 +103,7 @@ class DynamicConv(nn.Module):
         b = x.shape[0]
         weight = torch.mm(self.kernel_weights(x), self.weight.flatten(1))  # (B, out * in/g * k^d): all mixes at once
         weight = weight.reshape([b * self.out_channels] + list(self.weight.shape[2:]))
-        x = fast_conv_layout(x.reshape([1, b * self.in_channels] + list(x.shape[2:])))
+        x = _batch_into_channels(fast_conv_layout(x))
         groups = b * self.groups
         if self.spatial_dims == 1:
             y = F.conv1d(x, weight, None, self.stride, self.padding, self.dilation, groups)
@@ -111,8 +111,36 @@ class DynamicConv(nn.Module):
             y = F.conv2d(x, weight, None, self.stride, self.padding, self.dilation, groups)
         else:
             y = F.conv3d(x, weight, None, self.stride, self.padding, self.dilation, groups)
-        return y.reshape([b, self.out_channels] + list(y.shape[2:]))
+        return _channels_into_batch(y, b)
 
+
+def _channels_last_3d(x: torch.Tensor) -> bool:
+    """``x`` is a 5D channels-last tensor (and the layout may be used: not while tracing, see fast_conv_layout)."""
+    return x.dim() == 5 and not torch.jit.is_tracing() and x.is_contiguous(memory_format=torch.channels_last_3d)
+
+
+def _batch_into_channels(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, *S)`` -> ``(1, B * C, *S)`` (sample-major channels), keeping a channels-last 5D layout.
+
+    On the default layout this is a free view. A channels-last ``x`` is stored ``(B, *S, C)``; the grouped
+    convolution wants ``(*S, B * C)``, one transposing copy (a plain ``reshape`` would copy to the default layout
+    and ``fast_conv_layout`` copy back again, twice the memory traffic).
+    """
+    b, c = x.shape[0], x.shape[1]
+    if _channels_last_3d(x):
+        d, h, w = x.shape[2], x.shape[3], x.shape[4]
+        return x.permute(2, 3, 4, 0, 1).reshape(d, h, w, b * c).permute(3, 0, 1, 2).unsqueeze(0)
+    return x.reshape([1, b * c] + list(x.shape[2:]))
+
+
+def _channels_into_batch(y: torch.Tensor, b: int) -> torch.Tensor:
+    """The inverse of :func:`_batch_into_channels`: ``(1, B * C, *S)`` -> ``(B, C, *S)``, channels-last kept."""
+    c = y.shape[1] // b
+    if _channels_last_3d(y):
+        d, h, w = y.shape[2], y.shape[3], y.shape[4]
+        out = y[0].permute(1, 2, 3, 0).reshape(d, h, w, b, c).permute(3, 0, 1, 2, 4).contiguous()
+        return out.permute(0, 4, 1, 2, 3)
+    return fast_conv_layout(y.reshape([b, c] + list(y.shape[2:])))
 
 def dynamic_conv_norm(
     spatial_dims: int,
