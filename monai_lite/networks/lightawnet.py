@@ -75,7 +75,9 @@ class _EncoderBlock(nn.Module):
         self.conv = dynamic_conv_norm(spatial_dims, in_channels, out_channels, 3, num_kernels=num_kernels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = self.expand(self.depthwise(x))
+        # a 1-channel input (the first Block) leaves oneDNN free to answer in the default layout: force 3D
+        # activations back to channels-last (a no-op otherwise)
+        a = fast_conv_layout(self.expand(self.depthwise(x)))
         if self.use_gate:
             a = torch.cat([a, a * torch.sigmoid(self.gate(a))], dim=1)
         return self.conv(self.project(a) + x)
