@@ -145,7 +145,10 @@ def _ours() -> list[ZooModel]:
         "medlitenet": ("MedLiteNet", ("use_transformer", "use_boundary_attention", "use_aspp", "use_scse")),
         "lightawnet": (
             "LightAWNet",
-            ("use_spatial_attention", "use_channel_attention", "dynamic_conv", "lightweight_upsampling"),
+            (
+                "dynamic_conv", "use_spatial_gate", "use_channel_attention", "use_two_branch", "use_cross_gates",
+                "use_self_attention",
+            ),
         ),
         "lacnet": ("LACNet", ("use_attention", "lightweight_conv")),
         "msaunet": ("MSAUNet", ("use_channel_attention", "use_spatial_attention", "use_multiscale_fusion")),

@@ -4,13 +4,13 @@ branches, SAGAN self-attention, a lightweight up-sampling decoder with SE channe
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import List, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv, Norm, Pool
 
 from monai_lite.networks.blocks import PAD_MODES, crop_to_size, dynamic_conv_norm, fast_conv_layout, pad_to_multiple
@@ -27,6 +27,19 @@ _DIVISOR = 16
 def _pointwise(spatial_dims: int, in_channels: int, out_channels: int) -> nn.Module:
     """A ``1 x 1`` convolution with bias (the release's "1x1")."""
     return Conv[Conv.CONV, spatial_dims](in_channels, out_channels, kernel_size=1)
+
+
+def _pointwise_norm_act(spatial_dims: int, in_channels: int, out_channels: int) -> Convolution:
+    """``LReLU(BN(1x1(a -> b)))``, the conv keeping its bias as in the release (MONAI ``Convolution``, "NDA")."""
+    return Convolution(
+        spatial_dims,
+        in_channels,
+        out_channels,
+        kernel_size=1,
+        act=("leakyrelu", {"negative_slope": 0.01}),
+        norm=Norm.BATCH,
+        bias=True,
+    )
 
 
 def _resize(x: torch.Tensor, like: torch.Tensor, mode: str) -> torch.Tensor:
@@ -61,15 +74,7 @@ class _EncoderBlock(nn.Module):
         self.depthwise = conv(
             in_channels, in_channels, depthwise_kernel_size, padding=depthwise_kernel_size // 2, groups=in_channels
         )
-        self.expand = nn.Sequential(
-            OrderedDict(
-                [
-                    ("conv", _pointwise(spatial_dims, in_channels, hidden)),
-                    ("norm", Norm[Norm.BATCH, spatial_dims](hidden)),
-                    ("act", nn.LeakyReLU(0.01)),
-                ]
-            )
-        )
+        self.expand = _pointwise_norm_act(spatial_dims, in_channels, hidden)
         self.gate: nn.Module = _pointwise(spatial_dims, hidden, 1) if spatial_gate else nn.Identity()
         self.project = _pointwise(spatial_dims, 2 * hidden if spatial_gate else hidden, in_channels)
         self.conv = dynamic_conv_norm(spatial_dims, in_channels, out_channels, 3, num_kernels=num_kernels)
@@ -188,15 +193,7 @@ class _DecoderBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.interp_mode = linear_interp_mode(spatial_dims)
-        self.reduce = nn.Sequential(
-            OrderedDict(
-                [
-                    ("conv", _pointwise(spatial_dims, in_channels, out_channels)),
-                    ("norm", Norm[Norm.BATCH, spatial_dims](out_channels)),
-                    ("act", nn.LeakyReLU(0.01)),
-                ]
-            )
-        )
+        self.reduce = _pointwise_norm_act(spatial_dims, in_channels, out_channels)
         self.channel_attention: nn.Module = (
             _SqueezeExcitation(out_channels, se_reduction) if channel_attention else nn.Identity()
         )

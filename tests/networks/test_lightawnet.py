@@ -105,8 +105,9 @@ def test_modules_have_the_release_shapes():
     net = LightAWNet()
     block = net.encoder[1]  # Block(16, 32)
     assert block.depthwise.kernel_size == (7, 7) and block.depthwise.groups == 16 and block.depthwise.bias is not None
-    assert block.expand.conv.out_channels == 64 and isinstance(block.expand.act, nn.LeakyReLU)
-    assert block.expand.act.negative_slope == 0.01
+    assert block.expand.conv.out_channels == 64 and block.expand.conv.bias is not None
+    assert isinstance(block.expand.adn.N, nn.BatchNorm2d) and isinstance(block.expand.adn.A, nn.LeakyReLU)
+    assert block.expand.adn.A.negative_slope == 0.01
     assert block.gate.out_channels == 1 and block.project.in_channels == 128 and block.project.out_channels == 16
     dyn = [m for m in net.modules() if isinstance(m, DynamicConv)]
     assert len(dyn) == 10 and all(m.num_kernels == 4 and tuple(m.weight.shape[-2:]) == (3, 3) for m in dyn)
