@@ -152,10 +152,11 @@ class _SelfAttention(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q = self.query(x).flatten(2).transpose(1, 2)  # (B, N, C/r)
-        k = self.key(x).flatten(2).transpose(1, 2)
-        v = self.value(x).flatten(2).transpose(1, 2)  # (B, N, C)
-        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        # (B, 1, N, C/r) and (B, 1, N, C): one "head", the 4D layout every SDPA exporter accepts
+        q = self.query(x).flatten(2).transpose(1, 2).unsqueeze(1)
+        k = self.key(x).flatten(2).transpose(1, 2).unsqueeze(1)
+        v = self.value(x).flatten(2).transpose(1, 2).unsqueeze(1)
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0).squeeze(1)  # (B, N, C)
         return self.gamma * out.transpose(1, 2).reshape(x.shape) + x
 
 
