@@ -138,24 +138,32 @@ class _SelfAttention(nn.Module):
     ``C / reduction``, value 1x1 conv ``C -> C``, softmax over key positions (no ``1/sqrt(d)`` scaling),
     ``gamma * attention + x`` with a learnable scalar ``gamma`` that starts at 0 (the block starts as identity).
 
-    Computed by :func:`torch.nn.functional.scaled_dot_product_attention` with ``scale=1``: the same numbers, but
-    PyTorch's fused kernels do not materialise the ``N x N`` attention matrix, so memory grows linearly with the
-    ``N`` positions (what matters in 3D, where ``N`` is the volume over ``16^3``).
+    Computed by :func:`torch.nn.functional.scaled_dot_product_attention` with ``scale=1``, query and key
+    zero-padded to ``C`` channels (same dot products): the same numbers, but PyTorch's fused kernel does not
+    materialise the ``N x N`` attention matrix, so memory grows linearly with the ``N`` positions (what matters in
+    3D, where ``N`` is the volume over ``16^3``).
     """
+
+    __constants__ = ["inner"]
 
     def __init__(self, spatial_dims: int, channels: int, reduction: int) -> None:
         super().__init__()
         inner = max(channels // reduction, 1)
+        self.inner = inner
         self.query = _pointwise(spatial_dims, channels, inner)
         self.key = _pointwise(spatial_dims, channels, inner)
         self.value = _pointwise(spatial_dims, channels, channels)
         self.gamma = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # (B, 1, N, C/r) and (B, 1, N, C): one "head", the 4D layout every SDPA exporter accepts
-        q = self.query(x).flatten(2).transpose(1, 2).unsqueeze(1)
-        k = self.key(x).flatten(2).transpose(1, 2).unsqueeze(1)
-        v = self.value(x).flatten(2).transpose(1, 2).unsqueeze(1)
+        # (B, 1, N, C): one "head", the 4D layout every SDPA exporter accepts. Query and key are zero-padded
+        # from C/r to C channels: q.k is unchanged, and with equal widths PyTorch takes its fused (flash)
+        # kernel instead of the one that materialises the N x N matrix (also faster on CPU, measured); that kernel
+        # also wants the channel axis contiguous (already so for channels-last 3D activations)
+        width = x.shape[1]
+        q = F.pad(self.query(x).flatten(2), [0, 0, 0, width - self.inner]).transpose(1, 2).unsqueeze(1).contiguous()
+        k = F.pad(self.key(x).flatten(2), [0, 0, 0, width - self.inner]).transpose(1, 2).unsqueeze(1).contiguous()
+        v = self.value(x).flatten(2).transpose(1, 2).unsqueeze(1).contiguous()
         out = F.scaled_dot_product_attention(q, k, v, scale=1.0).squeeze(1)  # (B, N, C)
         return self.gamma * out.transpose(1, 2).reshape(x.shape) + x
 
@@ -267,8 +275,8 @@ class LightAWNet(nn.Module):
     - Max pooling, "same"-padded convs and linear interpolation are their 3D counterparts (trilinear).
     - The self-attention runs where the release puts it, at 1/16, i.e. on ``V / 4096`` positions of a volume
       of ``V`` voxels (12 for the 32 x 48 x 32 training patch of the hippocampus bundle, 64 for ``64^3``), and
-      through fused scaled-dot-product attention, so its memory grows linearly, not quadratically, with the
-      positions; sliding-window inference bounds ``V`` by the patch size in any case. Its time grows as
+      through PyTorch's fused (flash) scaled-dot-product attention, so its memory grows linearly, not
+      quadratically, with the positions; sliding-window inference bounds ``V`` by the patch size in any case. Its time grows as
       ``N^2``: at 1/16 that stays negligible up to ``256^3`` inputs (4096 positions).
     - 3D activations run channels-last (:func:`~monai_lite.networks.blocks.fast_conv_layout`), where PyTorch's
       CPU backward of the grouped (per-sample dynamic) and depthwise ``conv3d`` uses oneDNN instead of a slow

@@ -15,7 +15,7 @@ expansion 4, one-channel gate, BN eps 1e-6 after every dynamic conv, no transpos
 fed by branch A, first skip from branch B at 1/8); each ablation switch removes its module and exactly the
 parameters that module holds (counted from the formulas, not from the modules), in 2D and 3D, keeping the output
 shape; the parameter-free cross-gate switch changes the output but no weight; the self-attention is SAGAN's
-formula and starts as the identity (gamma = 0); the dynamic convolutions' routing differs per sample; in 3D every
+formula, starts as the identity (gamma = 0) and runs without materialising the N x N matrix; the dynamic convolutions' routing differs per sample; in 3D every
 convolution sees channels-last activations (the fast CPU path).
 """
 
@@ -201,6 +201,17 @@ def test_self_attention_is_sagan_and_starts_as_identity():
         weights = torch.softmax(q.transpose(1, 2) @ k, dim=-1)  # (B, N, N), softmax over key positions, no scale
         expected = 0.7 * (v @ weights.transpose(1, 2)).reshape(x.shape) + x
         assert torch.allclose(attention(x), expected, atol=1e-5)
+
+
+def test_self_attention_does_not_materialise_the_attention_matrix():
+    """3D memory stays linear in the positions: PyTorch's fused kernel, not the N x N "math" path, runs."""
+    from torch.profiler import profile
+
+    attention = LightAWNet(spatial_dims=3, **SMALL).self_attention
+    with profile() as prof:
+        attention(torch.randn(2, 48, 8, 8, 8)).sum().backward()
+    ops = {e.key for e in prof.key_averages()}
+    assert "aten::_scaled_dot_product_attention_math" not in ops and "aten::bmm" not in ops, sorted(ops)
 
 
 def test_dynamic_convs_route_each_sample_differently():
