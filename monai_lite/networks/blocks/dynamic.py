@@ -109,26 +109,9 @@ class DynamicConv(nn.Module):
             y = F.conv1d(x, weight, None, self.stride, self.padding, self.dilation, groups)
         elif self.spatial_dims == 2:
             y = F.conv2d(x, weight, None, self.stride, self.padding, self.dilation, groups)
-        elif torch.jit.is_scripting() or groups > 1:
-            y = F.conv3d(x, weight, None, self.stride, self.padding, self.dilation, groups)
         else:
-            y = self._conv3d_single(x, weight)
+            y = F.conv3d(x, weight, None, self.stride, self.padding, self.dilation, groups)
         return _channels_into_batch(y, b)
-
-    @torch.jit.unused
-    def _conv3d_single(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """One sample's dense conv3d, on oneDNN where PyTorch's heuristic would pick its slow native kernel.
-
-        For a batch of one, one group and a small ``N * C * D * H``, PyTorch runs its native ``slow_conv3d``
-        (im2col + GEMM), which measured 3-8x slower than oneDNN on 3x3x3 kernels (e.g. 16 -> 32 channels at
-        32^3: 217 ms vs 28 ms, one thread). oneDNN is called directly in eager CPU float32 mode only; tracing,
-        ``torch.export``/``torch.compile`` and TorchScript (which never reaches this method) keep ``F.conv3d``.
-        """
-        eager_cpu = x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available()
-        if eager_cpu and not torch.jit.is_tracing() and not torch.compiler.is_compiling():
-            s, p, d = [self.stride] * 3, [self.padding] * 3, [self.dilation] * 3
-            return torch.ops.aten.mkldnn_convolution(x, weight.contiguous(), None, p, s, d, 1)
-        return F.conv3d(x, weight, None, self.stride, self.padding, self.dilation, 1)
 
 
 def _channels_last_3d(x: torch.Tensor) -> bool:
