@@ -148,7 +148,10 @@ def _ours() -> list[ZooModel]:
         ),
         "lightawnet": (
             "LightAWNet",
-            ("use_spatial_attention", "use_channel_attention", "dynamic_conv", "lightweight_upsampling"),
+            (
+                "dynamic_conv", "use_spatial_gate", "use_channel_attention", "use_two_branch", "use_cross_gates",
+                "use_self_attention",
+            ),
         ),
         "lacnet": ("LACNet", ("use_attention", "lightweight_conv")),
         "msaunet": ("MSAUNet", ("use_channel_attention", "use_spatial_attention", "use_multiscale_fusion")),

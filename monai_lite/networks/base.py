@@ -1,9 +1,8 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
-"""Shared forward pass of the stem + strided-encoder U-Nets (:class:`~monai_lite.networks.MedLiteNet`,
-:class:`~monai_lite.networks.LightAWNet`).
+"""Shared forward pass of the stem + strided-encoder U-Nets (:class:`~monai_lite.networks.MedLiteNet`; any
+network of that shape can reuse it).
 
-Both networks run the same skeleton and differ only in their modules and in what happens at the bottleneck, so
-the skeleton lives here once::
+The skeleton, written once so that such networks differ only in their modules and their bottleneck::
 
     pad the input up to a multiple of the total stride              (pad_to_multiple)
     h = stem(x); every encoder stage: h = stage(h), keeping each output as a skip
@@ -42,8 +41,8 @@ class StemUNetBase(nn.Module):
 
     Examples::
 
-        >>> from monai_lite.networks import LightAWNet, MedLiteNet
-        >>> isinstance(MedLiteNet(), StemUNetBase) and isinstance(LightAWNet(), StemUNetBase)
+        >>> from monai_lite.networks import MedLiteNet
+        >>> isinstance(MedLiteNet(), StemUNetBase)
         True
     """
 

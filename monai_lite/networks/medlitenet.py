@@ -201,7 +201,7 @@ class MedLiteNet(StemUNetBase):
         >>> lite = MedLiteNet(use_transformer=False, use_aspp=False)           # ablation
 
     See Also:
-        :class:`~monai_lite.networks.base.StemUNetBase` (the forward pass shared with LightAWNet),
+        :class:`~monai_lite.networks.base.StemUNetBase` (its pad -> stem -> encoder -> bottleneck -> decoder -> crop skeleton),
         :class:`~monai_lite.networks.blocks.MBConv`,
         :class:`~monai_lite.networks.blocks.TransformerBottleneck`,
         :class:`~monai_lite.networks.blocks.LocalGlobalFusion`,

@@ -22,8 +22,9 @@ def test_zoo_has_every_network_its_ablations_and_monai_references() -> None:
     expected = {
         "medlitenet-no-transformer", "medlitenet-no-cross-scale-tokens", "medlitenet-no-boundary-attention",
         "medlitenet-no-aspp", "medlitenet-no-scse",
-        "lightawnet-no-spatial-attention", "lightawnet-no-channel-attention", "lightawnet-no-dynamic-conv",
-        "lightawnet-no-lightweight-upsampling", "lacnet-no-attention", "lacnet-no-lightweight-conv",
+        "lightawnet-no-dynamic-conv", "lightawnet-no-spatial-gate", "lightawnet-no-channel-attention",
+        "lightawnet-no-two-branch", "lightawnet-no-cross-gates", "lightawnet-no-self-attention",
+        "lacnet-no-attention", "lacnet-no-lightweight-conv",
         "lacnet-no-attention-no-lightweight-conv", "msaunet-no-channel-attention", "msaunet-no-spatial-attention",
         "msaunet-no-multiscale-fusion", "msaunet-w0.5", "basicunet", "unet", "attentionunet", "segresnet",
         "flexibleunet-efficientnet-b0", "swinunetr", "unetr",
@@ -50,6 +51,9 @@ def test_ablation_switches_reach_the_network() -> None:
     assert sum(p.numel() for p in plain.parameters()) > sum(p.numel() for p in full.parameters())
     assert list(half.features) == [16, 32, 64, 128, 256]
     assert get_model("medlitenet-no-aspp").network_def(2, 3, 1)["use_aspp"] is False
+    lawn = sum(p.numel() for p in get_model("lightawnet").build(2, 1, 1).parameters())
+    no_attention = sum(p.numel() for p in get_model("lightawnet-no-self-attention").build(2, 1, 1).parameters())
+    assert lawn - no_attention == 82_241  # SAGAN q, k, v and gamma at 256 channels
 
 
 def test_flexibleunet_builds_offline_with_random_weights(monkeypatch: pytest.MonkeyPatch) -> None:

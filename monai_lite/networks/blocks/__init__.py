@@ -14,8 +14,7 @@ from monai_lite.networks.blocks.attention import (
 )
 from monai_lite.networks.blocks.conv import DepthwiseSeparableConv, MBConv
 from monai_lite.networks.blocks.decoder import UpFuse
-from monai_lite.networks.blocks.dual_branch import DualBranchFusion
-from monai_lite.networks.blocks.dynamic import DynamicConv, dynamic_convolution
+from monai_lite.networks.blocks.dynamic import DynamicConv, dynamic_conv_norm
 from monai_lite.networks.blocks.fusion import GatedMultiScaleFusion
 from monai_lite.networks.blocks.multiscale import ASPP
 from monai_lite.networks.blocks.memory_format import fast_conv_layout
@@ -36,7 +35,6 @@ __all__ = [
     "BoundaryAwareAttention",
     "ChannelAttention",
     "DepthwiseSeparableConv",
-    "DualBranchFusion",
     "DynamicConv",
     "GatedMultiScaleFusion",
     "LocalGlobalFusion",
@@ -50,7 +48,7 @@ __all__ = [
     "UpFuse",
     "fast_conv_layout",
     "boundary_kernels",
-    "dynamic_convolution",
+    "dynamic_conv_norm",
     "crop_to_size",
     "pad_to_multiple",
     "register_activations",

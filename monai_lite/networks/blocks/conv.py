@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 from monai_lite.networks.blocks import activation as _activation  # noqa: F401  (registers "silu")
-from monai_lite.networks.blocks.dynamic import dynamic_convolution
 from monai_lite.networks.blocks.factories import conv_norm_act
 from monai_lite.networks.blocks.memory_format import fast_conv_layout
 from monai_lite.networks.blocks.validation import check_at_least, check_odd, check_positive, check_spatial_dims
@@ -104,13 +103,10 @@ class MBConv(nn.Module):
             ``False`` adds the activation after the projection too. Defaults to True.
         act: activation, name or ``(name, kwargs)``. Defaults to ``"silu"``.
         norm: normalisation, name or ``(name, kwargs)``. Defaults to ``"batch"``.
-        dynamic_kernels: 0 keeps the depthwise convolution static; ``K >= 1`` makes it a dynamic depthwise
-            convolution mixing ``K`` kernels per sample (:class:`~monai_lite.networks.blocks.DynamicConv`,
-            DY-MobileNetV2 style). Defaults to 0.
 
     Raises:
         ValueError: when ``spatial_dims`` is not 1, 2 or 3, a channel count is not positive, ``kernel_size``
-            is even, ``strides`` < 1, ``expansion`` < 1 or ``dynamic_kernels`` < 0.
+            is even, ``strides`` < 1 or ``expansion`` < 1.
 
     Examples::
 
@@ -131,31 +127,18 @@ class MBConv(nn.Module):
         linear_bottleneck: bool = True,
         act: tuple | str | None = "silu",
         norm: tuple | str | None = "batch",
-        dynamic_kernels: int = 0,
     ) -> None:
         super().__init__()
         _check_common(spatial_dims, in_channels, out_channels, kernel_size)
         check_at_least(1, strides=strides)
         check_at_least(1, expansion=expansion)
-        check_at_least(0, hint="0 = static", dynamic_kernels=dynamic_kernels)
         hidden = in_channels * expansion
         self.use_residual = strides == 1 and in_channels == out_channels
         layers: list[nn.Module] = []
         if expansion != 1:
             layers.append(conv_norm_act(spatial_dims, in_channels, hidden, 1, act=act, norm=norm))
-        # static: MONAI Convolution, exactly as before; dynamic: DynamicConv + the same norm/act
         layers.append(
-            dynamic_convolution(
-                spatial_dims,
-                hidden,
-                hidden,
-                kernel_size=kernel_size,
-                strides=strides,
-                groups=hidden,
-                num_kernels=dynamic_kernels,
-                act=act,
-                norm=norm,
-            )
+            conv_norm_act(spatial_dims, hidden, hidden, kernel_size, strides=strides, groups=hidden, act=act, norm=norm)
         )
         layers.append(
             conv_norm_act(spatial_dims, hidden, out_channels, 1, act=None if linear_bottleneck else act, norm=norm)
