@@ -11,6 +11,7 @@ value and what is allowed, and the rest of the run reports a fixable problem in 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,10 @@ def _check_weights_file(config_id: str, value: Any, network: nn.Module | None) -
 
     if not value or not isinstance(value, str) or value.strip().lower() in ("true", "false"):
         return
+    if config_id == "ckpt_path" and not os.path.isfile(value):
+        from monai_lite.bundle.paths import require_checkpoint
+
+        require_checkpoint(value)  # names the training command that writes the missing weights
     what = f"bundle setting '{config_id}':"
     state = read_checkpoint(value, what, mmap=True)
     if network is not None:

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from monai_lite.bundle import find_bundle_root, inference_data, require_checkpoint, training_data
+from monai_lite.errors import CheckpointError
 
 
 def test_bundle_root_falls_back_to_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,4 +77,7 @@ def test_require_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="Train the bundle first"):
         require_checkpoint(str(weights))
     weights.write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
+        require_checkpoint(str(weights))
+    torch.save({"w": torch.zeros(1)}, weights)
     assert require_checkpoint(str(weights)) == str(weights)
