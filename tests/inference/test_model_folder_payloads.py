@@ -94,7 +94,7 @@ def test_load_bundle_refuses_the_record_and_runs_nothing(planted) -> None:
 def test_ensemble_refuses_a_planted_member(planted, random_ckpt, picture: Path, tmp_path: Path, capsys) -> None:
     weights, marker, field = planted
     clean = random_ckpt("medlitenet")
-    argv = ["infer", str(picture), "-o", str(tmp_path / "out"), "--ckpt", str(clean), str(weights), "--device", "cpu"]
+    argv = ["infer", str(picture), "-o", str(tmp_path / "out"), "--ckpt", str(clean), "--ckpt", str(weights), "--device", "cpu"]
     assert main(argv) == 1
     _refused(capsys.readouterr().err, weights, field)
     assert not marker.exists()
