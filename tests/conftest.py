@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
 import pytest
 import torch
 
@@ -21,3 +23,18 @@ def _private_dataset_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     patcher.setenv("MONAI_LITE_CACHE", str(cache))
     yield cache
     patcher.undo()
+
+
+@pytest.fixture(autouse=True)
+def _no_handlers_on_closed_streams() -> None:
+    """Drop logging handlers left writing to a stream that an earlier test's output capture has closed.
+
+    A bundle run inside the test process configures logging (MONAI's ``logging.conf``) with handlers bound to that
+    test's captured ``sys.stderr``; once pytest closes it, every later log record would print a "Logging error"
+    traceback into whatever test runs next.
+    """
+    loggers = [logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    for logger in loggers:
+        for handler in list(logger.handlers):
+            if getattr(getattr(handler, "stream", None), "closed", False):
+                logger.removeHandler(handler)

@@ -7,7 +7,8 @@ Rules (kept here, in one place, so a new README section is picked up without tou
 
 - Documents: ``README.md`` and every ``docs/*.md``. Inside each ```` ```bash ```` block, lines ending in ``\\`` are
   joined, ``# comments`` dropped (shell rules, :mod:`shlex`), and a line is a documented command when it starts
-  with ``monai-lite``, ``python -m monai.bundle`` / ``python3 -m monai.bundle`` or ``torchrun ... -m monai.bundle``
+  with ``monai-lite``, ``python -m monai.bundle`` / ``python3 -m monai.bundle``, ``python -m monai_lite.<tool>``
+  (e.g. the CT label converter) or ``torchrun ... -m monai.bundle``
   (after optional ``VAR=value`` environment assignments). Other lines (``make``, ``pip``, ``tensorboard``) are not
   ours to run.
 - Opting out: an HTML comment ``<!-- doc-test: skip REASON -->`` on the line before the opening fence (blank lines
@@ -25,8 +26,10 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DocCommand", "documents", "find_commands", "strip_optional", "PLACEHOLDER"]
+__all__ = ["DocCommand", "documents", "find_commands", "strip_optional", "PLACEHOLDER", "REAL_DATA"]
 
+#: Where documented commands find the shared real datasets.
+REAL_DATA = "../shared/data"
 _FENCE = re.compile(r"^\s*```bash\s*$")
 _SKIP = re.compile(r"<!--\s*doc-test:\s*skip\b(?P<reason>.*?)-->")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -44,6 +47,8 @@ class DocCommand:
         argv: the tokens after optional groups, alternatives and ``...`` were resolved; placeholders still in.
         env: ``VAR=value`` assignments written before the command.
         skip: the opt-out reason of its block, or None.
+        real_data: some command of its block reads ``../shared/data``, so the whole block runs on real data (a
+            later command uses what an earlier one wrote, e.g. evaluate after infer).
     """
 
     source: str
@@ -51,6 +56,7 @@ class DocCommand:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     skip: str | None = None
+    real_data: bool = False
 
 
 def documents(repo: Path) -> list[Path]:
@@ -94,7 +100,8 @@ def _is_ours(argv: list[str]) -> bool:
         return False
     if argv[0] == "monai-lite":
         return True
-    if argv[0] in ("python", "python3") and argv[1:3] == ["-m", "monai.bundle"]:
+    if argv[0] in ("python", "python3") and len(argv) > 2 and argv[1] == "-m" \
+            and (argv[2] == "monai.bundle" or argv[2].startswith("monai_lite.")):
         return True
     return argv[0] == "torchrun" and "monai.bundle" in argv
 
@@ -126,6 +133,7 @@ def find_commands(path: Path, name: str | None = None) -> list[DocCommand]:
     """The documented commands of one Markdown file, in order (see the module docstring for the rules)."""
     found = []
     for first, lines, reason in _blocks(path):
+        block_start = len(found)
         number, joined, start = first, "", first
         for line in lines:
             if not joined:
@@ -144,4 +152,8 @@ def find_commands(path: Path, name: str | None = None) -> list[DocCommand]:
                 continue
             argv = [t for t in map(_resolve, tokens) if t]
             found.append(DocCommand(f"{name or path.name}:{start}", text, argv, env, reason))
+        block = found[block_start:]
+        if any(REAL_DATA in token for command in block for token in command.argv):
+            for command in block:
+                command.real_data = True
     return found

@@ -45,7 +45,6 @@ from data_builders import make_2d_set, real_data_dir, save_nifti, tree_digest  #
 
 REPO = Path(__file__).resolve().parents[2]
 COPIED = ("monai_lite", "bundles", "transforms", "data_manifests")
-REAL_DATA = "../shared/data"
 
 #: (command prefix, {flag: value or None for a switch}): values that replace the written ones, or are added.
 FORCED: tuple[tuple[tuple[str, ...], dict[str, str | None]], ...] = (
@@ -61,7 +60,7 @@ ALL = [command for path in documents(REPO) for command in find_commands(path)]
 
 def _marks(command: DocCommand) -> list:
     marks = [pytest.mark.slow]
-    if any(REAL_DATA in token for token in command.argv):
+    if command.real_data:
         marks.append(pytest.mark.realdata)
     return marks
 
@@ -219,7 +218,7 @@ def real_data_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
 def test_documented_command_runs(command: DocCommand, request: pytest.FixtureRequest) -> None:
     if command.skip:
         pytest.skip(f"{command.source}: {command.skip}")
-    needs_data = any(REAL_DATA in token for token in command.argv)
+    needs_data = command.real_data
     if needs_data and real_data_dir() is None:
         pytest.skip("real datasets not found: set MONAI_LITE_DATA or place them at ../shared/data")
     sandbox = request.getfixturevalue("real_data_sandbox" if needs_data else "sandbox")

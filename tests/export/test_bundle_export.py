@@ -50,7 +50,7 @@ PARAMS = [b if b == FAST else pytest.param(b, marks=pytest.mark.slow) for b in B
 
 
 def test_every_bundle_is_covered() -> None:
-    assert len(BUNDLES) == 8, BUNDLES
+    assert len(BUNDLES) == 9, BUNDLES
 
 
 @pytest.mark.parametrize("bundle", PARAMS)

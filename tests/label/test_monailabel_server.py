@@ -256,7 +256,7 @@ def test_a_saved_label_fine_tunes_and_the_next_infer_uses_the_new_weights(server
     deadline = time.monotonic() + TRAIN_SECONDS
     while True:
         status = requests.get(f"{server['url']}/train/", timeout=30).json()
-        if status.get("status") not in ("RUNNING", "QUEUED", None):
+        if status.get("status") not in ("SUBMITTED", "QUEUED", "RUNNING", None):
             break
         assert time.monotonic() < deadline, f"training still running after {TRAIN_SECONDS} s"
         time.sleep(2)

@@ -121,7 +121,7 @@ def test_every_ct_window_lists_loads_and_only_changes_the_window() -> None:
 
 
 def test_label_dtype_is_a_parameter(ct_case: dict) -> None:
-    out = deterministic("ct", label_dtype="$torch.int64")({"image": ct_case["image"], "label": ct_case["label"]})
+    out = deterministic("ct", label_dtype="int64")({"image": ct_case["image"], "label": ct_case["label"]})
     assert out["label"].dtype == torch.int64
 
 
