@@ -203,30 +203,25 @@ def test_picture_mask_is_on_the_input_grid_and_equals_load_bundle(server):
     _assert_as_load_bundle(server, "medlitenet", "IMD002", mask)
 
 
-def test_volume_mask_keeps_the_affine_and_equals_load_bundle(server, tmp_path):
-    reply = _infer(server, "medlitenet_hippocampus", "hippocampus_001")
+def _served_volume_mask(server, model: str, tmp_path: Path) -> np.ndarray:
+    """``model``'s mask of the Hippocampus volume through ``/infer``: on the input's grid with its affine, and equal
+    to ``load_bundle``'s; returns the expected label map."""
+    reply = _infer(server, model, "hippocampus_001")
     assert reply.status_code == 200, reply.text
     (tmp_path / "mask.nii.gz").write_bytes(reply.content)
     mask = nib.load(tmp_path / "mask.nii.gz")
     source = nib.load(server["studies"] / "hippocampus_001.nii.gz")
     assert mask.shape == source.shape
     np.testing.assert_allclose(mask.affine, source.affine, atol=1e-5)
-    expected = _assert_as_load_bundle(server, "medlitenet_hippocampus", "hippocampus_001",
-                                      np.asarray(mask.dataobj).astype(np.uint8))
-    assert set(np.unique(expected)) == {0, 1, 2}
+    return _assert_as_load_bundle(server, model, "hippocampus_001", np.asarray(mask.dataobj).astype(np.uint8))
+
+
+def test_volume_mask_keeps_the_affine_and_equals_load_bundle(server, tmp_path):
+    assert set(np.unique(_served_volume_mask(server, "medlitenet_hippocampus", tmp_path))) == {0, 1, 2}
 
 
 def test_a_2d_bundle_segments_a_volume_slice_by_slice(server, tmp_path):
-    reply = _infer(server, "medlitenet_slices", "hippocampus_001")
-    assert reply.status_code == 200, reply.text
-    (tmp_path / "mask.nii.gz").write_bytes(reply.content)
-    mask = nib.load(tmp_path / "mask.nii.gz")
-    source = nib.load(server["studies"] / "hippocampus_001.nii.gz")
-    assert mask.shape == source.shape
-    np.testing.assert_allclose(mask.affine, source.affine, atol=1e-5)
-    expected = _assert_as_load_bundle(server, "medlitenet_slices", "hippocampus_001",
-                                      np.asarray(mask.dataobj).astype(np.uint8))
-    assert set(np.unique(expected)) == {0, 1}
+    assert set(np.unique(_served_volume_mask(server, "medlitenet_slices", tmp_path))) == {0, 1}
 
 
 def test_bad_requests_answer_4xx_and_the_server_keeps_serving(server):
