@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -244,6 +245,16 @@ def _write_volumes(root: Path, num_cases: int, shape: tuple[int, int, int], seed
     (root / "datalist.json").write_text(json.dumps(datalist, indent=2) + "\n")
 
 
+def _ensure_volumes(kind: str, write: Callable, num_cases: int, shape: Sequence[int], seed: int, folds: int,
+                    cache_dir: str | Path | None) -> Path:
+    """The cached folder of a 3D synthetic dataset (``synthetic-KIND-v...``), written by ``write`` when missing."""
+    _check_sizes(num_cases, folds, **{f"shape[{i}]": n for i, n in enumerate(shape)})
+    parent = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    dims = "x".join(str(n) for n in shape)
+    target = parent / f"synthetic-{kind}-v{SYNTHETIC_VERSION}-n{num_cases}-s{dims}-seed{seed}-f{folds}"
+    return _ensure(target, lambda folder: write(folder, num_cases, tuple(shape), seed, folds))
+
+
 def ensure_synthetic_volumes(
     num_cases: int = 24, shape: tuple[int, int, int] = (36, 48, 32), seed: int = 0, folds: int = 4,
     cache_dir: str | Path | None = None,
@@ -260,11 +271,7 @@ def ensure_synthetic_volumes(
     Raises:
         ValueError: if an argument is out of range.
     """
-    _check_sizes(num_cases, folds, **{f"shape[{i}]": n for i, n in enumerate(shape)})
-    parent = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    dims = "x".join(str(n) for n in shape)
-    target = parent / f"synthetic-volumes-v{SYNTHETIC_VERSION}-n{num_cases}-s{dims}-seed{seed}-f{folds}"
-    return _ensure(target, lambda folder: _write_volumes(folder, num_cases, tuple(shape), seed, folds))
+    return _ensure_volumes("volumes", _write_volumes, num_cases, shape, seed, folds, cache_dir)
 
 
 #: The TotalSegmentator ("total" task) values that :func:`make_ct_case` draws, by name.
@@ -372,11 +379,7 @@ def ensure_synthetic_ct(
     Raises:
         ValueError: if an argument is out of range.
     """
-    _check_sizes(num_cases, folds, **{f"shape[{i}]": n for i, n in enumerate(shape)})
-    parent = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    dims = "x".join(str(n) for n in shape)
-    target = parent / f"synthetic-ct-v{SYNTHETIC_VERSION}-n{num_cases}-s{dims}-seed{seed}-f{folds}"
-    return _ensure(target, lambda folder: _write_ct(folder, num_cases, tuple(shape), seed, folds))
+    return _ensure_volumes("ct", _write_ct, num_cases, shape, seed, folds, cache_dir)
 
 
 #: name -> generator with default arguments; bundles name theirs in the ``synthetic_default`` id.
