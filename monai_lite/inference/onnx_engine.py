@@ -15,8 +15,9 @@ engine           what runs
 ``onnxruntime``  ONNX Runtime; an export that fails its parity check is refused with an error saying so, and
                  so are a GPU device and a missing ``onnxruntime`` (``pip install 'monai-lite[export]'``)
 ``auto``         per input size, ONNX Runtime when it is installed, its export passes the parity check and it
-                 is faster for this model: both engines are timed once on a batch of one at that size
-                 (interleaved calls, median), and the decision is recorded in the export's sidecar so later
+                 is faster for this model: the first call of that size times both engines on its own input
+                 (the batch the inferer sends: one picture, or ``sw_batch_size`` windows or slices;
+                 interleaved calls, median), and the decision is recorded in the export's sidecar so later
                  loads on the same machine, thread count and versions do not time again; PyTorch otherwise
                  (with a warning when the export was refused). On a GPU, PyTorch.
 ===============  =========================================================================================
@@ -99,25 +100,29 @@ class OnnxRuntimeNetwork(nn.Module):
         self.network = network
         self.cache = cache
         self.engine = engine
-        self._exports: dict[tuple[int, ...], OnnxExport | None] = {}  # None: PyTorch runs this size
+        self._exports: dict[tuple[int, ...], OnnxExport] = {}
         self._sessions: dict[tuple[int, ...], Any] = {}
+        self._runs: dict[tuple[int, ...], str | None] = {}  # per size: "onnxruntime", "torch", None (auto, untimed)
+        self._inputs: dict[str, dict[str, Any]] = {}  # describe()'s per-size entries, kept current
 
-    def prepare(self, spatial_shape: Sequence[int]) -> str:
-        """Decide (export, check, and under ``auto`` time) how inputs of ``spatial_shape`` run.
+    def prepare(self, spatial_shape: Sequence[int]) -> str | None:
+        """Export and check (once) the graph for inputs of ``spatial_shape`` and decide what runs them.
 
         Returns:
-            ``"onnxruntime"`` or ``"torch"``.
+            ``"onnxruntime"``, ``"torch"``, or None under ``auto`` when the speed of the two is not known yet for
+            this machine (it is measured on the first call of that size, see :meth:`forward`).
 
         Raises:
             SettingError: engine ``"onnxruntime"`` and the export was refused.
         """
         shape = tuple(int(s) for s in spatial_shape)
-        if shape not in self._exports:
-            self._exports[shape] = self._decide(shape)
-        return "torch" if self._exports[shape] is None else "onnxruntime"
+        if shape not in self._runs:
+            self._runs[shape] = self._decide(shape)
+            self._describe_size(shape)
+        return self._runs[shape]
 
-    def _decide(self, shape: tuple[int, ...]) -> OnnxExport | None:
-        export = self.cache.get(shape)
+    def _decide(self, shape: tuple[int, ...]) -> str | None:
+        export = self._exports[shape] = self.cache.get(shape)
         if not export.usable:
             source = self.cache.checkpoint or "the network"
             problem = (f"the ONNX export of {source} for inputs of size {'x'.join(map(str, shape))} is refused: "
@@ -125,32 +130,47 @@ class OnnxRuntimeNetwork(nn.Module):
             if self.engine == "onnxruntime":
                 raise SettingError(problem + "; run with --engine torch (engine='torch') or auto.")
             logger.warning("%s; engine auto runs PyTorch for this size.", problem)
-            return None
+            return "torch"
         self._sessions[shape] = ort_session(export.model_bytes)
-        if self.engine == "auto" and not self._onnxruntime_is_faster(export):
-            del self._sessions[shape]
-            return None
-        return export
-
-    def _onnxruntime_is_faster(self, export: OnnxExport) -> bool:
-        """The recorded speed decision for this machine, or a new measurement (recorded in the sidecar)."""
-        conditions = _speed_conditions()
+        if self.engine == "onnxruntime":
+            return "onnxruntime"
         speed = export.record.get("speed")
-        if not (isinstance(speed, dict) and speed.get("conditions") == conditions and
-                speed.get("faster") in ENGINES[:2]):
-            torch_ms, ort_ms = self._time_both(export.spatial_shape)
-            speed = {"conditions": conditions, "batch": 1, "torch_ms": round(torch_ms, 3),
-                     "onnxruntime_ms": round(ort_ms, 3), "faster": "onnxruntime" if ort_ms < torch_ms else "torch"}
-            export.record["speed"] = speed
-            self.cache.save_record(export)
-            logger.info("engine auto, inputs %s: PyTorch %.1f ms, ONNX Runtime %.1f ms per call: %s runs.",
-                        "x".join(map(str, export.spatial_shape)), torch_ms, ort_ms, speed["faster"])
-        return speed["faster"] == "onnxruntime"
+        if isinstance(speed, dict) and speed.get("conditions") == _speed_conditions():
+            return speed.get("faster") if speed.get("faster") in ENGINES[:2] else None
+        return None
 
-    def _time_both(self, shape: tuple[int, ...]) -> tuple[float, float]:
-        """Median ms per call of PyTorch and ONNX Runtime on one seeded batch of one, calls interleaved so that a
-        change of machine load hits both."""
-        x = torch.randn((1, self.cache.in_channels, *shape), generator=torch.Generator().manual_seed(1))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of ``x`` ``(B, C, *spatial)``, from the engine chosen for its spatial size.
+
+        Under ``auto``, the first call of a size whose speed is not recorded for this machine times both engines on
+        ``x`` itself, so on the batch the inferer really sends (one picture, ``sw_batch_size`` windows or slices):
+        ONNX Runtime gains on a single 2D picture but not always on a batch of 3D windows.
+        """
+        shape = tuple(int(s) for s in x.shape[2:])
+        runs = self.prepare(shape)
+        if runs is None:
+            runs = self._time_and_choose(shape, x)
+        if runs == "torch":
+            return self.network(x)
+        return self._run_onnx(shape, x).to(x.device)
+
+    def _time_and_choose(self, shape: tuple[int, ...], x: torch.Tensor) -> str:
+        export = self._exports[shape]
+        torch_ms, ort_ms = self._time_both(shape, x)
+        faster = "onnxruntime" if ort_ms < torch_ms else "torch"
+        export.record["speed"] = {"conditions": _speed_conditions(), "batch": int(x.shape[0]),
+                                  "torch_ms": round(torch_ms, 3), "onnxruntime_ms": round(ort_ms, 3), "faster": faster}
+        self.cache.save_record(export)
+        logger.info("engine auto, inputs %s x %s: PyTorch %.1f ms, ONNX Runtime %.1f ms per call: %s runs.",
+                    int(x.shape[0]), "x".join(map(str, shape)), torch_ms, ort_ms, faster)
+        self._runs[shape] = faster
+        self._describe_size(shape)
+        return faster
+
+    def _time_both(self, shape: tuple[int, ...], x: torch.Tensor) -> tuple[float, float]:
+        """Median ms per call of PyTorch and ONNX Runtime on ``x``, after one untimed call each, calls interleaved
+        so that a change of machine load hits both; :data:`AUTO_REPEATS` calls each, at least 2 past
+        :data:`AUTO_BUDGET_S` seconds."""
         runs = {"torch": lambda: self.network(x), "onnxruntime": lambda: self._run_onnx(shape, x)}
         samples: dict[str, list[float]] = {name: [] for name in runs}
         deadline = time.perf_counter() + AUTO_BUDGET_S
@@ -159,44 +179,43 @@ class OnnxRuntimeNetwork(nn.Module):
                 for name, run in runs.items():
                     started = time.perf_counter()
                     run()
-                    if repeat:  # the first call of each is a warm-up
+                    if repeat:
                         samples[name].append((time.perf_counter() - started) * 1000.0)
                 if repeat >= 2 and time.perf_counter() > deadline:
                     break
         return statistics.median(samples["torch"]), statistics.median(samples["onnxruntime"])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of ``x`` ``(B, C, *spatial)``, from the engine chosen for its spatial size."""
-        shape = tuple(int(s) for s in x.shape[2:])
-        if self.prepare(shape) == "torch":
-            return self.network(x)
-        return self._run_onnx(shape, x).to(x.device)
 
     def _run_onnx(self, shape: tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
         session = self._sessions[shape]
         name = session.get_inputs()[0].name
         tensor = x.as_tensor() if hasattr(x, "as_tensor") else x  # a MetaTensor's plain data
         array = np.ascontiguousarray(tensor.detach().to("cpu", torch.float32).numpy())
-        export = self._exports.get(shape)
-        if export is None or export.dynamic_batch or array.shape[0] == 1:
+        if self._exports[shape].dynamic_batch or array.shape[0] == 1:
             return torch.from_numpy(session.run(None, {name: array})[0])
         # a graph of batch 1 (LightAWNet): one run per sample
         return torch.from_numpy(np.concatenate([session.run(None, {name: array[i:i + 1]})[0]
                                                 for i in range(array.shape[0])]))
 
+    def _describe_size(self, shape: tuple[int, ...]) -> None:
+        export, runs = self._exports[shape], self._runs[shape]
+        entry: dict[str, Any] = {"runs": runs or "auto: both engines are timed on the first call"}
+        if export.usable:
+            entry.update(onnx=str(export.onnx_path), exporter=export.record.get("exporter"),
+                         batch=export.record.get("batch"),
+                         parity_max_abs_diff=export.record.get("parity", {}).get("max_abs_diff"))
+        else:
+            entry["refused"] = export.refusal()
+        if isinstance(export.record.get("speed"), dict) and runs is not None and self.engine == "auto":
+            entry["speed"] = {k: export.record["speed"].get(k) for k in ("batch", "torch_ms", "onnxruntime_ms", "faster")}
+        key = "x".join(map(str, shape))
+        self._inputs.setdefault(key, {}).clear()
+        self._inputs[key].update(entry)
+
     def describe(self) -> dict[str, Any]:
-        """The engine and, per input size decided so far, what runs it, the export file, its parity and speed."""
-        sizes = {}
-        for shape, export in self._exports.items():
-            entry: dict[str, Any] = {"runs": "torch" if export is None else "onnxruntime"}
-            if export is not None:
-                entry.update(onnx=str(export.onnx_path), exporter=export.record.get("exporter"),
-                             batch=export.record.get("batch"),
-                             parity_max_abs_diff=export.record.get("parity", {}).get("max_abs_diff"))
-                if "speed" in export.record:
-                    entry["speed"] = {k: export.record["speed"][k] for k in ("torch_ms", "onnxruntime_ms", "faster")}
-            sizes["x".join(map(str, shape))] = entry
-        return {"engine": self.engine, "inputs": sizes}
+        """The engine and, per input size prepared so far, what runs it, the export file, its parity and, under
+        ``auto``, the speed measurement. ``"inputs"`` is this object's own record, updated in place as sizes are
+        decided, so a run log holding it is current whenever it is saved."""
+        return {"engine": self.engine, "inputs": self._inputs}
 
 
 def _speed_conditions() -> dict[str, Any]:

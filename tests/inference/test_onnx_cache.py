@@ -5,7 +5,8 @@ altered ``.onnx`` (no sidecar, a sidecar for other weights, bytes that do not ha
 run but replaced by a fresh export; a read-only model folder caches in ``$XDG_CACHE_HOME/monai-lite/onnx/<sha256>``;
 an export that fails its parity check is refused by ``onnxruntime`` with a message naming the difference, run by
 PyTorch under ``auto`` with a warning, and remembered so the next load does not export again; ``auto`` times the two
-engines once and records the decision, timing again only on another machine or thread count; and a missing
+engines once, on the first call's own batch, and records the decision, timing again only on another machine or
+thread count; and a missing
 onnxruntime, a GPU device or an unknown engine name get one clear error (``auto`` falls back to PyTorch)."""
 
 from __future__ import annotations
@@ -169,37 +170,49 @@ def test_auto_times_once_and_records_the_choice(tmp_path: Path, monkeypatch: pyt
     net, ckpt = _checkpoint(tmp_path / "models")
     timings = []
 
-    def fake_timing(self, shape):
-        timings.append(shape)
+    def onnxruntime_faster(self, shape, x):
+        timings.append(tuple(x.shape))
         return 2.0, 1.0  # torch ms, onnxruntime ms
 
-    monkeypatch.setattr(OnnxRuntimeNetwork, "_time_both", fake_timing)
+    monkeypatch.setattr(OnnxRuntimeNetwork, "_time_both", onnxruntime_faster)
+    batch = torch.randn(4, 1, *SHAPE)
     first = engine_network(net, "auto", 1, ckpt, shapes=[SHAPE])
-    assert first.describe()["inputs"]["16x16"]["runs"] == "onnxruntime" and timings == [SHAPE]
+    assert first.describe()["inputs"]["16x16"]["runs"].startswith("auto: both engines are timed on the first call")
+    first(batch), first(batch[:1])
+    assert timings == [(4, 1, *SHAPE)]  # timed once, on the batch the first call sent
+    assert first.describe()["inputs"]["16x16"]["runs"] == "onnxruntime"
     sidecar = tmp_path / "models" / "model.16x16.onnx.json"
     speed = json.loads(sidecar.read_text())["speed"]
-    assert speed["faster"] == "onnxruntime" and speed["conditions"]["threads"] == torch.get_num_threads()
+    assert speed["faster"] == "onnxruntime" and speed["batch"] == 4
+    assert speed["conditions"]["threads"] == torch.get_num_threads()
 
-    engine_network(net, "auto", 1, ckpt, shapes=[SHAPE])
-    assert timings == [SHAPE]  # the recorded decision was reused
+    again = engine_network(net, "auto", 1, ckpt, shapes=[SHAPE])
+    assert again.describe()["inputs"]["16x16"]["runs"] == "onnxruntime"  # decided at load from the record
+    again(batch)
+    assert len(timings) == 1
 
     conditions = onnx_engine._speed_conditions()
     monkeypatch.setattr(onnx_engine, "_speed_conditions", lambda: {**conditions, "threads": 99})
-    def torch_faster(self, shape):
-        timings.append(shape)
+
+    def torch_faster(self, shape, x):
+        timings.append(tuple(x.shape))
         return 1.0, 3.0
 
     monkeypatch.setattr(OnnxRuntimeNetwork, "_time_both", torch_faster)
     other = engine_network(net, "auto", 1, ckpt, shapes=[SHAPE])
+    with torch.no_grad():
+        np.testing.assert_array_equal(other(batch).numpy(), net(batch).numpy())  # PyTorch's own output
     assert len(timings) == 2 and other.describe()["inputs"]["16x16"]["runs"] == "torch"
     assert json.loads(sidecar.read_text())["speed"]["faster"] == "torch"
 
 
 def test_auto_really_times_both_engines(tmp_path: Path) -> None:
     net, ckpt = _checkpoint(tmp_path / "models")
-    auto = engine_network(net, "auto", 1, ckpt, shapes=[SHAPE])
+    auto = engine_network(net, "auto", 1, ckpt)
+    with torch.no_grad():
+        auto(torch.randn(2, 1, *SHAPE))
     speed = auto.describe()["inputs"]["16x16"]["speed"]
-    assert speed["torch_ms"] > 0 and speed["onnxruntime_ms"] > 0
+    assert speed["torch_ms"] > 0 and speed["onnxruntime_ms"] > 0 and speed["batch"] == 2
     assert speed["faster"] == ("onnxruntime" if speed["onnxruntime_ms"] < speed["torch_ms"] else "torch")
 
 
