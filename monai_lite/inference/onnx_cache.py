@@ -169,10 +169,13 @@ class OnnxExport:
     def refusal(self) -> str:
         """Why the graph is not used, in one sentence (for a refused export)."""
         parity = self.record.get("parity") or {}
-        reasons = "; ".join(self.record.get("attempts", [])) or "no exporter succeeded"
-        if parity.get("max_abs_diff") is not None and not parity.get("passed"):
-            return (f"its outputs differ from PyTorch's by up to {parity['max_abs_diff']:.3g}, more than the allowed "
-                    f"{parity['tolerance']:.3g} ({reasons})")
+        attempts = self.record.get("attempts")
+        reasons = "; ".join(str(a) for a in attempts) if isinstance(attempts, list) else ""
+        reasons = reasons or "no exporter succeeded"
+        diff, tolerance = parity.get("max_abs_diff"), parity.get("tolerance")
+        if isinstance(diff, (int, float)) and isinstance(tolerance, (int, float)):
+            return (f"its outputs differ from PyTorch's by up to {diff:.3g}, more than the allowed {tolerance:.3g} "
+                    f"({reasons})")
         return reasons
 
 
