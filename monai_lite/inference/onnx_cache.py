@@ -51,6 +51,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -388,7 +389,7 @@ def _write_pair(folder: Path, name: str, data: bytes | None, record: dict) -> No
 
 def _run_exporter(network: nn.Module, input_shape: Sequence[int], path: Path, exporter: str,
                   dynamic_batch: bool) -> None:
-    example = torch.zeros(tuple(input_shape))
+    example = torch.randn(tuple(input_shape), generator=torch.Generator().manual_seed(0))
     kwargs: dict[str, Any] = {"input_names": ["image"], "output_names": ["pred"]}
     if exporter == "torchscript":
         kwargs["dynamo"] = False
@@ -404,19 +405,49 @@ def _run_exporter(network: nn.Module, input_shape: Sequence[int], path: Path, ex
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence the exporters: the TorchScript one warns that it is deprecated and that traced shape arithmetic is
-    constant (the graph is for this size only, and the parity check decides), the torch.export one prints progress
-    lines and logs missing optional operator libraries."""
+    constant (the graph is for this size only, and the parity check decides) and, when it fails, its C++ logger
+    writes the whole traced graph to the process's stdout; the torch.export one prints progress lines and logs
+    missing optional operator libraries. Why an export failed is recorded in the sidecar instead."""
     loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "onnx_ir")]
     levels = [lg.level for lg in loggers]
     try:
         for lg in loggers:
             lg.setLevel(logging.ERROR)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _native_output_discarded():
             warnings.simplefilter("ignore")
             yield
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+@contextlib.contextmanager
+def _native_output_discarded() -> Iterator[None]:
+    """File descriptors 1 and 2 pointed at a scratch file (C++ writes there, past ``sys.stdout``/``sys.stderr``),
+    then restored."""
+    saved: dict[int, int] = {}
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd in (1, 2):
+            saved[fd] = os.dup(fd)
+    except (OSError, ValueError, AttributeError):  # no such descriptors (an embedded interpreter): leave them be
+        for copy in saved.values():
+            os.close(copy)
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as sink:
+            for fd in saved:
+                os.dup2(sink.fileno(), fd)
+            try:
+                yield
+            finally:
+                for fd, copy in saved.items():
+                    os.dup2(copy, fd)
+    finally:
+        for copy in saved.values():
+            os.close(copy)
 
 
 def _first_line(err: BaseException, limit: int = 200) -> str:
