@@ -88,7 +88,8 @@ def plot_accuracy_vs_training_time(
 ) -> Path:
     """Draw the models as bubbles at their training time (``train_minutes`` of each point) and write the PNG.
 
-    Under a time budget most models sit at the budget; those left of it reached their epoch limit first.
+    Under a time budget most models sit at the budget; those left of it reached their epoch limit first. The axis
+    starts at zero, so that small differences around the budget do not look large.
 
     Args:
         points: as :func:`plot_accuracy_vs_latency`, with ``train_minutes`` instead of ``latency_ms``.
@@ -103,7 +104,8 @@ def plot_accuracy_vs_training_time(
     Raises:
         ValueError: if ``path`` does not end in ``.png``.
     """
-    return plot_accuracy_bubbles(points, path, "train_minutes", title=title, xlabel=xlabel, ylabel=ylabel)
+    return plot_accuracy_bubbles(points, path, "train_minutes", title=title, xlabel=xlabel, ylabel=ylabel,
+                                 from_zero=True)
 
 
 def plot_accuracy_bubbles(
@@ -113,6 +115,7 @@ def plot_accuracy_bubbles(
     title: str,
     xlabel: str,
     ylabel: str = "held-out Dice",
+    from_zero: bool = False,
 ) -> Path:
     """Draw the models as bubbles (x = ``point[x_key]``, y = ``dice``) and write the chart as a PNG, atomically.
 
@@ -123,6 +126,8 @@ def plot_accuracy_bubbles(
         title: chart title.
         xlabel: x-axis label.
         ylabel: y-axis label. Defaults to "held-out Dice".
+        from_zero: start the x axis at zero (linear) instead of fitting it to the points (log when they span more
+            than a factor of ten). Defaults to False.
 
     Returns:
         The path written.
@@ -158,7 +163,7 @@ def plot_accuracy_bubbles(
         axes.annotate(label, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=7)
     if drawn:
         xs = [float(p[x_key]) for p in drawn]
-        if min(xs) > 0 and max(xs) / min(xs) > 10:
+        if not from_zero and min(xs) > 0 and max(xs) / min(xs) > 10:
             axes.set_xscale("log")
             # plain numbers (10, 20, 50), not 10^1 and 2 x 10^1
             axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
@@ -172,6 +177,8 @@ def plot_accuracy_bubbles(
                         title_fontsize=8, labelspacing=1.2, borderpad=0.8)
         # Room around the outermost bubbles and their labels.
         axes.margins(x=0.15, y=0.15)
+        if from_zero:
+            axes.set_xlim(0, max(xs) * 1.15)
     else:
         axes.text(0.5, 0.5, "no model finished with a Dice and this cost", ha="center", va="center",
                   transform=axes.transAxes)

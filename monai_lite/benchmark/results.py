@@ -113,8 +113,12 @@ def _section(results: dict[str, Any], run_dir: Path, latency_png: str, training_
         if key not in seen:
             seen.append(key)
     lines += ["```bash"]
+    folder = None
     for cwd, command in seen:
-        lines += [f"cd {cwd}", command]
+        if cwd != folder:
+            lines.append(f"cd {cwd}")
+            folder = cwd
+        lines.append(command)
     lines += ["```", "", "Machines (one line per sitting):", ""]
     for number, sitting in enumerate(results.get("sittings") or [], start=1):
         lines.append(f"{number}. {sitting.get('started', '?')}: {machine_summary(sitting.get('machine') or {})}")
