@@ -123,7 +123,7 @@ from monai_lite.benchmark.accuracy_report import (
     write_markdown,
     write_reports as _write_all,
 )
-from monai_lite.benchmark.accuracy_units import FORMAT_VERSION, RESUME_KEYS, parse_model_seeds, resume_mismatch
+from monai_lite.benchmark.accuracy_units import FORMAT_VERSION, parse_model_seeds, resume_mismatch
 from monai_lite.engine.atomic import json_ready as _clean
 
 __all__ = [
@@ -375,6 +375,8 @@ def _train(
     """Train one unit through the bundle (layered with its paper overlay when ``paper``) under ``budget``; returns
     the (still initialised) workflow and the training record, with both the wall-clock and the CPU seconds of the
     training (the trainer's run: iterations and per-epoch validations)."""
+    import torch
+
     from monai_lite.engine.budget import ProcessTreeCpuClock
 
     cpu_clock = ProcessTreeCpuClock()
@@ -394,8 +396,6 @@ def _train(
         train_seconds, train_cpu_seconds = time.perf_counter() - started, cpu_clock() - cpu_started
     exhausted = bool(handler is not None and handler.exhausted)
     best = getattr(evaluator.state, "best_metric", -1)
-    import torch
-
     record = {
         "epochs_done": int(trainer.state.epoch),
         "iterations": int(trainer.state.iteration),
@@ -837,28 +837,15 @@ def benchmark_accuracy(
         units = results["units"]
         total, index = sum(len(s) for _, s in plan), 0
         for requested, seeds_of in plan:
-            name, zoo_model, swap = requested, zoo[requested], {}
-            earlier_swap = next((m for m, by_seed in units.items() for u in by_seed.values()
-                                 if u.get("substituted_for") == requested), None)
-            if earlier_swap:  # decided in an earlier sitting: keep it, whatever a probe would say today
-                name, zoo_model = earlier_swap, get_model(earlier_swap)
-                first = next(iter(units[earlier_swap].values()))
-                swap = {k: first[k] for k in ("substituted_for", "substitution_reason") if k in first}
-            elif not explicit and requested in SUBSTITUTES and not units.get(requested):
-                say(f"{requested}: checking that it fits (one timed training step)")
-                with _Threads(settings["train_threads"]):
-                    reason = _does_not_fit(zoo_model, spatial_dims, in_channels, out_channels, size,
-                                           settings["batch_size"], len(train_files), device,
-                                           budget.seconds if budget else None,
-                                           budget.read() if budget else time.perf_counter)
-                if reason:
-                    name = SUBSTITUTES[requested]
-                    say(f"{requested}: {reason}; using {name} instead")
-                    zoo_model = get_model(name)
-                    swap = {"substituted_for": requested, "substitution_reason": reason}
-            if name != requested:
-                settings["seeds"].pop(requested, None)
-                settings["seeds"][name] = list(seeds_of)
+            name, zoo_model, swap = _substitute(requested, zoo[requested], units, explicit, budget, say,
+                                                settings, len(train_files))
+            if name != requested:  # the plan names the substitute, where the model (or an earlier plan) had it
+                plan_seeds = settings["seeds"]
+                if name in plan_seeds:
+                    plan_seeds.pop(requested, None)
+                    plan_seeds[name] = list(seeds_of)
+                else:
+                    settings["seeds"] = {(name if k == requested else k): v for k, v in plan_seeds.items()}
             for unit_seed in seeds_of:
                 index += 1
                 tag = f"[{index}/{total}] {name} seed {unit_seed}"
@@ -872,11 +859,10 @@ def benchmark_accuracy(
                 units.setdefault(name, {})[str(unit_seed)] = entry
                 save(charts=False)  # an interruption from here on leaves the unit marked "running"
                 run_dir = output_dir / "runs" / name / f"seed{unit_seed}"
+                measured = any(u.get("latency_ms") is not None for u in units[name].values())
                 try:
-                    _run_unit(entry, zoo_model, run_dir, tag, say, settings, budget,
-                                         dict(overrides or {}), spatial_dims, in_channels, out_channels, val_files,
-                                         data_datalist, measured=any(u.get("latency_ms") is not None
-                                                                     for u in units[name].values()))
+                    _run_unit(entry, zoo_model, run_dir, tag, say, settings, budget, dict(overrides or {}),
+                              val_files, data_datalist, measured)
                 except Exception as err:  # noqa: BLE001 - one unit failing (memory, optional package) must not end the rest
                     entry.update(status="failed", error=_reason(err))
                     run_dir.mkdir(parents=True, exist_ok=True)
@@ -896,13 +882,40 @@ def benchmark_accuracy(
     return _clean(results)
 
 
+def _substitute(requested: str, zoo_model: Any, units: Mapping[str, Any], explicit: bool, budget: Budget | None,
+                say: Callable[[str], None], settings: Mapping[str, Any], n_train: int) -> tuple[str, Any, dict]:
+    """The model that trains for ``requested``: the lighter variant an earlier sitting chose for it, or (a default
+    model of :data:`SUBSTITUTES` with no unit yet) the variant when one timed step shows it does not fit, else
+    itself. Returns its name, zoo entry and the ``substituted_for``/``substitution_reason`` fields of its units."""
+    from monai_lite.benchmark.zoo import get_model
+
+    chosen = next((m for m, by_seed in units.items() for u in by_seed.values()
+                   if u.get("substituted_for") == requested), None)
+    if chosen:  # decided in an earlier sitting: keep it, whatever a probe would say today
+        first = next(iter(units[chosen].values()))
+        return chosen, get_model(chosen), {k: first[k] for k in ("substituted_for", "substitution_reason") if k in first}
+    if explicit or requested not in SUBSTITUTES or units.get(requested):
+        return requested, zoo_model, {}
+    say(f"{requested}: checking that it fits (one timed training step)")
+    with _Threads(settings["train_threads"]):
+        reason = _does_not_fit(zoo_model, settings["spatial_dims"], settings["in_channels"], settings["out_channels"],
+                               settings["image_size"], settings["batch_size"], n_train, settings["device"],
+                               budget.seconds if budget else None, budget.read() if budget else time.perf_counter)
+    if not reason:
+        return requested, zoo_model, {}
+    name = SUBSTITUTES[requested]
+    say(f"{requested}: {reason}; using {name} instead")
+    return name, get_model(name), {"substituted_for": requested, "substitution_reason": reason}
+
+
 def _run_unit(entry: dict[str, Any], zoo_model: Any, run_dir: Path, tag: str, say: Callable[[str], None],
-              settings: Mapping[str, Any], budget: Budget | None, overrides: Mapping[str, Any], spatial_dims: int,
-              in_channels: int, out_channels: int, val_files: Sequence[Mapping[str, str]], data_datalist: str,
-              measured: bool) -> None:
+              settings: Mapping[str, Any], budget: Budget | None, overrides: Mapping[str, Any],
+              val_files: Sequence[Mapping[str, str]], data_datalist: str, measured: bool) -> None:
     """Train, evaluate and (unless ``measured`` already) measure one (model, seed) unit, filling ``entry``. Raises
     whatever the unit raises."""
     base, recipe, seed = settings["bundle"], settings["recipe"], entry["seed"]
+    spatial_dims, in_channels = settings["spatial_dims"], settings["in_channels"]
+    out_channels = settings["out_channels"]
     entry["bundle"] = _bundle_of(zoo_model, recipe, base)
     paper = _uses_paper_recipe(zoo_model, recipe, base)
     paper_ids: dict[str, Any] = {}

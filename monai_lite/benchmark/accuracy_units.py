@@ -150,8 +150,8 @@ def aggregate_model(units: Mapping[str, Mapping[str, Any]], planned: Sequence[in
 
     Returns:
         ``name``, ``family``, ... (from the latest unit), ``status`` (``"done"``: every planned seed finished;
-        ``"failed"``: one failed; ``"running"``: one is being trained or was interrupted; ``"pending"``: seeds are
-        still to do), ``seeds`` (planned), ``seeds_done``, ``errors`` (seed -> reason), ``held_out``
+        ``"failed"``: one failed; ``"running"``: one is being trained; ``"interrupted"``: one was stopped before it
+        finished (a resume retrains it); ``"pending"``: seeds are still to do), ``seeds`` (planned), ``seeds_done``, ``errors`` (seed -> reason), ``held_out``
         (metric -> :func:`seed_stats` of the per-seed means, plus ``per_seed_std``: each seed's std over cases),
         ``n_cases``, ``distance_unit``, the cost (``params``, ``macs``, ``latency_ms``, ... of a finished seed), and
         :func:`seed_stats` of ``epochs_done``, ``train_seconds``, ``train_cpu_seconds`` and ``best_val_dice``.
@@ -167,8 +167,10 @@ def aggregate_model(units: Mapping[str, Mapping[str, Any]], planned: Sequence[in
         status = "done"
     elif any(v == "failed" for v in statuses.values()):
         status = "failed"
-    elif any(v in ("running", "interrupted") for v in statuses.values()):
+    elif any(v == "running" for v in statuses.values()):
         status = "running"
+    elif any(v == "interrupted" for v in statuses.values()):
+        status = "interrupted"
     else:
         status = "pending"
     entry.update(status=status, seeds=seeds, seeds_done=[_seed_key(s) for s in done],

@@ -9,8 +9,8 @@
 - an earlier result is never overwritten without ``--resume``, nor resumed with other settings;
 - a heavy default model (MSAUNet) is replaced by its half-width variant when out of memory or too slow for
   three epochs in the budget;
-- bad requests (no budget, unknown model, output folder inside the dataset) stop before any training, with one
-  sentence.
+- bad requests (no budget, two budgets, a budget that is not positive, unknown model, output folder inside the
+  dataset) stop before any training, with one sentence.
 """
 
 from __future__ import annotations
@@ -91,6 +91,14 @@ def test_smoke_reports_failures_and_resume(tmp_path: Path, monkeypatch: pytest.M
 def test_a_budget_is_required(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["benchmark", "accuracy", "-o", str(tmp_path / "b"), "--models", "unet"]) == 1
     assert "--budget-minutes" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_one_time_budget_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        benchmark_accuracy(tmp_path / "b", models=["unet"], budget_minutes=1, budget_cpu_minutes=1)
+    with pytest.raises(ValueError, match="--budget-cpu-minutes must be a positive number"):
+        benchmark_accuracy(tmp_path / "b", models=["unet"], budget_cpu_minutes=0)
     assert not (tmp_path / "b").exists()
 
 

@@ -12,7 +12,9 @@ test_accuracy.py's smoke test), so nothing here trains:
 - an interruption (``SystemExit``, as Ctrl-C's ``TrainingInterrupted``) in the second unit leaves the first recorded
   as done (the file is rewritten after every unit) and the second as interrupted; the resume retrains the second
   alone, in a fresh folder;
-- a resume with a changed setting is refused, naming the setting; an earlier result without ``resume`` is refused;
+- a resume with a changed setting is refused, naming the setting; an earlier result without ``resume`` is refused,
+  and one of format 1 is never resumed or overwritten;
+- a default model replaced by its lighter variant stays replaced in a later sitting, without a new probe;
 - a second sitting on a folder while another runs is refused.
 """
 
@@ -147,6 +149,32 @@ def test_resume_with_other_settings_is_refused(fakes: Fakes) -> None:
             benchmark_accuracy(fakes.out, models=["unet", "segresnet"], resume=True, **{**SMALL, **change})
         assert named in str(caught.value)
     assert fakes.trained == []
+
+
+def test_format_1_result_is_not_resumed(fakes: Fakes) -> None:
+    fakes.out.mkdir()
+    old = {"benchmark": "accuracy", "settings": {"seed": 0}, "models": {"unet": {"status": "done"}}}
+    (fakes.out / "accuracy.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="older monai-lite"):
+        benchmark_accuracy(fakes.out, models=["unet"], resume=True, **SMALL)
+    assert json.loads((fakes.out / "accuracy.json").read_text()) == old and fakes.trained == []
+
+
+def test_substitution_is_kept_across_sittings(fakes: Fakes, monkeypatch: pytest.MonkeyPatch) -> None:
+    probes = []
+    monkeypatch.setattr(accuracy, "DEFAULT_MODELS", ("msaunet", "unet"))
+    monkeypatch.setattr(accuracy, "_does_not_fit", lambda *a: probes.append(a[0].name) or "too slow (test)")
+    results = benchmark_accuracy(fakes.out, **SMALL)
+    assert probes == ["msaunet"] and fakes.trained == [("msaunet-w0.5", 0), ("unet", 0)]
+    unit = results["units"]["msaunet-w0.5"]["0"]
+    assert unit["substituted_for"] == "msaunet" and unit["substitution_reason"] == "too slow (test)"
+    assert results["settings"]["seeds"] == {"msaunet-w0.5": [0], "unet": [0]}
+    fakes.trained.clear()
+    results = benchmark_accuracy(fakes.out, seeds=2, resume=True, **SMALL)
+    assert probes == ["msaunet"], "not probed again"
+    assert fakes.trained == [("msaunet-w0.5", 1), ("unet", 1)]
+    assert results["units"]["msaunet-w0.5"]["1"]["substituted_for"] == "msaunet"
+    assert list(results["models"]) == ["msaunet-w0.5", "unet"]
 
 
 def _hold_lock(folder: str, ready: Any, release: Any) -> None:

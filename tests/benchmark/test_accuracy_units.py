@@ -72,7 +72,7 @@ def test_model_entry_over_seeds() -> None:
     assert entry["distance_unit"] == "mm" and entry["n_cases"] == 10
 
     assert aggregate_model({"0": _unit(0, 0.6)}, planned=[0, 1])["status"] == "pending"
-    assert aggregate_model({"0": _unit(0, 0.6), "1": _unit(1, None, "interrupted")}, planned=[0, 1])["status"] == "running"
+    assert aggregate_model({"0": _unit(0, 0.6), "1": _unit(1, None, "interrupted")}, planned=[0, 1])["status"] == "interrupted"
     assert aggregate_model({"0": _unit(0, 0.6), "1": _unit(1, 0.7)}, planned=[0, 1])["status"] == "done"
 
 
