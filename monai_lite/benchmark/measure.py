@@ -377,9 +377,26 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+#: CPU features that decide which kernels torch can use (bf16 and AMX matmuls on recent Intel Xeons).
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def _cpu_flags() -> dict[str, bool] | None:
+    """Which of :data:`CPU_FLAGS` ``/proc/cpuinfo`` lists (detected, never assumed); None where it cannot tell."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("flags"):
+                present = set(line.split(":", 1)[1].split())
+                return {flag: flag in present for flag in CPU_FLAGS}
+    except OSError:
+        pass
+    return None
+
+
 def machine_info() -> dict[str, Any]:
-    """CPU model (``/proc/cpuinfo``), logical cores visible to this process, OS, Python, torch, MONAI, ONNX Runtime
-    and ONNX versions, torch's thread counts, and the CUDA device when present.
+    """CPU model (``/proc/cpuinfo``), its bf16/AMX features, logical cores visible to this process (and which),
+    OS, Python, torch, MONAI, ONNX Runtime and ONNX versions, torch's thread counts and CPU capability, and the
+    CUDA device when present.
 
     Example::
 
@@ -395,12 +412,20 @@ def machine_info() -> dict[str, Any]:
             return None
 
     try:
-        cores = len(os.sched_getaffinity(0))
+        affinity: list[int] | None = sorted(os.sched_getaffinity(0))
+        cores = len(affinity)
     except AttributeError:
-        cores = os.cpu_count()
+        affinity, cores = None, os.cpu_count()
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except (AttributeError, RuntimeError):
+        capability = None
     return {
         "cpu_model": _cpu_model(),
         "cpu_count": cores,
+        "cpu_affinity": affinity,
+        "cpu_flags": _cpu_flags(),
+        "torch_cpu_capability": capability,
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -2,14 +2,15 @@
 """Proves ``monai-lite benchmark accuracy`` trains, evaluates and measures models and survives failures.
 
 - (slow smoke) two tiny MONAI networks on the embedded synthetic data at 32x32 for one epoch, through the command line:
-  ``accuracy.json`` has an entry per model with the expected numbers, ``accuracy.md`` lists them and the chart is a
-  PNG; a model that fails is recorded as failed (exit code 1) without stopping the other one, and ``--resume``
-  skips the finished model and retrains the failed one;
+  ``accuracy.json`` has a unit per model (seed 0) with the expected numbers and the model's numbers over its one
+  seed, ``accuracy.md`` lists them and both charts are PNGs; a model that fails is recorded as failed (exit code 1)
+  without stopping the other one, and ``--resume`` skips the finished unit and retrains the failed one; each
+  sitting's command is recorded;
 - an earlier result is never overwritten without ``--resume``, nor resumed with other settings;
 - a heavy default model (MSAUNet) is replaced by its half-width variant when out of memory or too slow for
   three epochs in the budget;
-- bad requests (no budget, unknown model, output folder inside the dataset) stop before any training, with one
-  sentence.
+- bad requests (no budget, two budgets, a budget that is not positive, unknown model, output folder inside the
+  dataset) stop before any training, with one sentence.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from monai_lite.cli import main
 
 TINY = ["--epochs", "1", "--image-size", "32", "--batch-size", "4", "--num-workers", "0", "--repeats", "2",
         "--threads", "1", "--set", "train#dataset#data=$@data[0][:8]", "--set", "validate#dataset#data=$@data[1][:4]"]
-ENTRY_KEYS = {"name", "family", "status", "epochs_done", "iterations", "stopped_by", "train_seconds", "best_val_dice",
-              "best_val_epoch", "held_out", "latency_ms", "latency", "latency_threads", "params", "macs", "checkpoint"}
+ENTRY_KEYS = {"name", "seed", "family", "status", "epochs_done", "iterations", "stopped_by", "train_seconds",
+              "train_cpu_seconds", "best_val_dice", "best_val_epoch", "held_out", "latency_ms", "latency",
+              "latency_threads", "params", "macs", "checkpoint"}
 
 
 @pytest.mark.slow
@@ -36,40 +38,49 @@ def test_smoke_reports_failures_and_resume(tmp_path: Path, monkeypatch: pytest.M
     out = tmp_path / "bench"
     real_train = accuracy._train
 
-    def train_or_fail(bundle, overrides, budget_seconds, log_path):
-        if "/runs/unet" in str(overrides["bundle_root"]).replace("\\", "/"):
+    def train_or_fail(bundle, overrides, budget, log_path):
+        if "/runs/unet/" in str(overrides["bundle_root"]).replace("\\", "/"):
             raise RuntimeError("simulated out of memory")
-        return real_train(bundle, overrides, budget_seconds, log_path)
+        return real_train(bundle, overrides, budget, log_path)
 
     monkeypatch.setattr(accuracy, "_train", train_or_fail)
     assert main(["benchmark", "accuracy", "-o", str(out), "--models", "segresnet,unet", *TINY]) == 1
     first = json.loads((out / "accuracy.json").read_text())
     assert list(first["models"]) == ["segresnet", "unet"]
-    assert first["models"]["unet"]["status"] == "failed" and "simulated" in first["models"]["unet"]["error"]
-    assert (out / "runs" / "unet" / "error.txt").is_file()
+    failed = first["units"]["unet"]["0"]
+    assert failed["status"] == "failed" and "simulated" in failed["error"]
+    assert first["models"]["unet"]["status"] == "failed" and "simulated" in first["models"]["unet"]["errors"]["0"]
+    assert (out / "runs" / "unet" / "seed0" / "error.txt").is_file()
 
     monkeypatch.setattr(accuracy, "_train", real_train)
     assert main(["benchmark", "accuracy", "-o", str(out), "--models", "segresnet,unet", "--resume", *TINY]) == 0
     printed = capsys.readouterr().out
-    assert "segresnet: already finished" in printed and "unet: done" in printed
+    assert "segresnet seed 0: already finished" in printed and "unet seed 0: done" in printed
     results = json.loads((out / "accuracy.json").read_text())
-    assert results["models"]["segresnet"]["started"] == first["models"]["segresnet"]["started"], "not retrained"
-    for name, entry in results["models"].items():
+    assert results["units"]["segresnet"]["0"]["started"] == first["units"]["segresnet"]["0"]["started"], "retrained"
+    assert [s["command"].split()[:3] for s in results["sittings"]] == [["monai-lite", "benchmark", "accuracy"]] * 2
+    assert "--resume" in results["sittings"][1]["command"] and "--resume" not in results["sittings"][0]["command"]
+    for name, by_seed in results["units"].items():
+        entry = by_seed["0"]
         assert ENTRY_KEYS <= set(entry), f"{name} lacks {ENTRY_KEYS - set(entry)}"
         assert entry["status"] == "done" and entry["epochs_done"] == 1 and entry["stopped_by"] == "epochs"
         assert entry["params"] > 0 and entry["latency_ms"] > 0 and entry["latency_threads"] == 1
+        assert entry["train_cpu_seconds"] > 0 and entry["train_threads"] >= 1
         held = entry["held_out"]
         assert held["n_cases"] == results["settings"]["n_val"] == 13
         for metric in ("dice", "iou", "hd95"):
             assert {"mean", "std"} <= set(held[metric]) and held[metric]["n"] == 13
+            over_seeds = results["models"][name]["held_out"][metric]
+            assert over_seeds["n"] == 1 and over_seeds["mean"] == held[metric]["mean"] and over_seeds["sd"] is None
         assert 0.0 <= held["dice"]["mean"] <= 1.0
         assert Path(entry["checkpoint"]).is_file()
     assert results["settings"]["image_size"] == [32, 32] and results["machine"]["cpu_count"] >= 1
 
     table = (out / "accuracy.md").read_text()
-    assert "| segresnet |" in table and "| unet |" in table and "## Machine" in table
-    with Image.open(out / "accuracy_vs_latency.png") as image:
-        assert image.format == "PNG"
+    assert "| segresnet |" in table and "| unet |" in table and "(n=1)" in table and "## Per seed" in table
+    for chart in ("accuracy_vs_latency.png", "accuracy_vs_training_time.png"):
+        with Image.open(out / chart) as image:
+            assert image.format == "PNG"
 
     with pytest.raises(ValueError, match="--resume"):
         benchmark_accuracy(out, models=["segresnet"], epochs=1, image_size=(32, 32))
@@ -80,6 +91,14 @@ def test_smoke_reports_failures_and_resume(tmp_path: Path, monkeypatch: pytest.M
 def test_a_budget_is_required(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["benchmark", "accuracy", "-o", str(tmp_path / "b"), "--models", "unet"]) == 1
     assert "--budget-minutes" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_one_time_budget_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        benchmark_accuracy(tmp_path / "b", models=["unet"], budget_minutes=1, budget_cpu_minutes=1)
+    with pytest.raises(ValueError, match="--budget-cpu-minutes must be a positive number"):
+        benchmark_accuracy(tmp_path / "b", models=["unet"], budget_cpu_minutes=0)
     assert not (tmp_path / "b").exists()
 
 

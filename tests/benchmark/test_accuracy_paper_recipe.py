@@ -36,7 +36,7 @@ def test_models_get_their_papers_overlay(tmp_path: Path, monkeypatch: pytest.Mon
     calls = {}
 
     def record(bundle, overrides, budget_seconds, log_path, **kwargs):
-        calls[Path(overrides["bundle_root"]).name] = (bundle, dict(overrides), kwargs)
+        calls[Path(overrides["bundle_root"]).parent.name] = (bundle, dict(overrides), kwargs)
         raise RuntimeError("stop after recording the call")
 
     monkeypatch.setattr(accuracy, "_train", record)
@@ -66,6 +66,6 @@ def test_preset_params_a_preset_lacks_are_dropped_with_a_note() -> None:
 def test_lacnet_paper_run_records_its_class_weights(tmp_path: Path) -> None:
     results = benchmark_accuracy(tmp_path / "bench", models=["lacnet"], recipe="paper", log=None, **SMALL)
     entry = results["models"]["lacnet"]
-    assert entry["status"] == "done", entry.get("error")
-    record = json.loads((tmp_path / "bench" / "runs" / "lacnet" / "models" / "class_weights.json").read_text())
+    assert entry["status"] == "done", entry.get("errors")
+    record = json.loads((tmp_path / "bench" / "runs" / "lacnet" / "seed0" / "models" / "class_weights.json").read_text())
     assert record["method"] == "median_frequency" and record["label_files"] == 4
