@@ -126,8 +126,7 @@ def _recorded_input_hint(weights: str, network: nn.Module) -> str:
     if record.get("image_size"):
         flags += f" --image_size \"{record['image_size']}\""
     return (f"These weights were trained on {channels} input channel(s) (preprocessing.json beside them): pass "
-            f"{flags}, layer the overlay they were trained with, or serve them with `monai-lite infer`, which reads "
-            "the record.")
+            f"{flags} (or serve them with `monai-lite infer`, which reads the record).")
 
 
 def check_bundle_settings(
