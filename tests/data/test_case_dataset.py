@@ -4,10 +4,10 @@
 Proves: ``CaseCacheDataset`` and ``CaseDataset`` give exactly what MONAI's ``CacheDataset`` and ``Dataset`` give
 for healthy cases; a JPEG cut short (in the cache filled at start, with and without worker threads, and in an
 uncached dataset), a mask of random bytes and a NIfTI cut short (which ITK itself would load, making up the
-missing voxels) each raise one ``CaseLoadError`` line that starts with that file's path and says what is wrong; with several bad cases, every case is still loaded (no loader
-thread is left decoding when the error ends the process) and the one line names the first bad file and counts the
-others; a failure that the files do not explain (a transform's own error) is raised as it was, with a note naming
-the case.
+missing voxels) each raise one ``CaseLoadError`` line that starts with that file's path and says what is wrong;
+with several bad cases, every case is still loaded (no loader thread is left decoding when the error ends the
+process) and the one line names the first bad file and counts the others; a failure that the files do not explain
+(a transform's own error) is raised as it was, with a note naming the case.
 """
 
 from __future__ import annotations
