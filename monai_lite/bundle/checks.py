@@ -17,7 +17,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from monai_lite.errors import SettingError, install_bundle_error_reporting
+from monai_lite.errors import CheckpointError, SettingError, install_bundle_error_reporting
 
 __all__ = ["check_bundle_settings"]
 
@@ -101,7 +101,32 @@ def _check_weights_file(config_id: str, value: Any, network: nn.Module | None) -
         # a copy, so a refused file leaves the run's network untouched
         import copy
 
-        load_model_state(copy.deepcopy(network), model_state(state, value, what), value, what)
+        try:
+            load_model_state(copy.deepcopy(network), model_state(state, value, what), value, what)
+        except CheckpointError as err:
+            hint = _recorded_input_hint(value, network)
+            if not hint:
+                raise
+            raise CheckpointError(f"{err} {hint}") from None
+
+
+def _recorded_input_hint(weights: str, network: nn.Module) -> str:
+    """What to pass when the record beside ``weights`` says they were trained on another number of input channels
+    (weights of a paper overlay, e.g. LightAWNet's on one grey channel, run with the bundle's own configs)."""
+    from monai_lite.engine.preprocessing_record import read_preprocessing_record
+
+    try:
+        record = read_preprocessing_record(weights) or {}
+    except ValueError:  # a damaged record is reported where it is applied; the mismatch is the problem here
+        return ""
+    channels = record.get("in_channels")
+    if channels is None or channels == getattr(network, "in_channels", channels):
+        return ""
+    flags = f"--in_channels {channels} --preset {record['preset']}"
+    if record.get("image_size"):
+        flags += f" --image_size \"{record['image_size']}\""
+    return (f"These weights were trained on {channels} input channel(s) (preprocessing.json beside them): pass "
+            f"{flags} (or serve them with `monai-lite infer`, which reads the record).")
 
 
 def check_bundle_settings(

@@ -2,7 +2,9 @@
 """Data preparation: checked, deterministic datalists (``prepare_datalist``), loading them (``load_datalist``),
 and DICOM series reading in Hounsfield units (``load_dicom_series``).
 
-Heavy readers (MONAI, ITK, SimpleITK, pydicom) are imported inside the functions that use them.
+Heavy readers (MONAI, ITK, SimpleITK, pydicom) are imported inside the functions that use them. For the same
+reason the bundles' datasets, which subclass MONAI's (:mod:`monai_lite.data.case_dataset`: a case that cannot be
+loaded names its file), are not imported here; configs name them by their module path.
 """
 
 from __future__ import annotations

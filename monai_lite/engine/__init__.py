@@ -30,8 +30,9 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
 :class:`EpochSummary`          one log line per epoch                          (always on)
 :class:`SharedHandler`         lists a handler defined under its own id
 :class:`WallClockBudget`       ends training after a wall-clock budget         (benchmarks only)
-:class:`PreprocessingRecord`   ``models/preprocessing.json``: the preset and   (always on)
-                               image size the weights were trained with
+:class:`PreprocessingRecord`   ``models/preprocessing.json``: the preset,      (always on)
+                               image size and input channels the weights
+                               were trained with
 :class:`RunFolderLock`         ``models/training.lock``: one training per      (always on)
                                run folder (``fcntl.flock`` + pid)
 :class:`StopOnNonFiniteLoss`   MONAI's ``LOSS_COMPLETED`` event: stop at a     (always on)

@@ -1,21 +1,28 @@
 # Copyright (c) monai-lite contributors. Licensed under the Apache License, Version 2.0.
 """Write down, beside the weights, the preprocessing a network was trained with: ``models/preprocessing.json``.
 
-A network only works on inputs prepared the way its training data was. The preset and image size are bundle config
-ids that a training run may override on the command line (``--preset endoscopy --image_size "[256, 256]"``), and
-an inference run started later from the same bundle would otherwise fall back to the bundle's defaults and quietly
-feed the network differently normalised or sized images. :class:`PreprocessingRecord` saves the values the run
-actually used when training starts; :func:`read_preprocessing_record` gives them back, and
-:func:`monai_lite.inference.load_bundle_model` applies them (unless the caller overrides the preprocessing itself).
+A network only works on inputs prepared the way its training data was. The preset, image size and number of input
+channels are bundle config ids that a training run may override on the command line or with an overlay
+(``--preset endoscopy --image_size "[256, 256]"``; LightAWNet's ``configs/paper.json`` trains on one grey channel
+where the bundle reads RGB), and an inference run started later from the same bundle would otherwise fall back to
+the bundle's defaults: it would quietly feed the network differently normalised or sized images, or build a
+network whose first layer the weights do not fit. :class:`PreprocessingRecord` saves the values the run actually
+used when training starts; :func:`read_preprocessing_record` gives them back, and
+:func:`monai_lite.inference.load_bundle_model` applies them (unless the caller overrides them itself).
 
 File format (JSON)::
 
-    {"format": 1, "preset": "endoscopy", "preset_params": {"spatial_size": [128, 128]}, "image_size": [128, 128]}
+    {"format": 1, "preset": "endoscopy", "preset_params": {"spatial_size": [128, 128]}, "image_size": [128, 128],
+     "in_channels": 3}
+
+``in_channels`` is optional (records written before it was added lack it; the bundle's own value then applies), so
+the format number stays 1.
 
 A model folder is data, never code: the record is checked against this schema before any value is used (a preset
 name of ``transforms/``, looked up by name only; parameters of that preset holding plain JSON values, no path and
-nothing MONAI's config parser would run or follow; an image size of positive integers; no other field). A record
-that fails is refused, naming the file and the field, and nothing in it is parsed.
+nothing MONAI's config parser would run or follow; an image size of positive integers; a positive integer number of
+input channels; no other field). A record that fails is refused, naming the file and the field, and nothing in it
+is parsed.
 """
 
 from __future__ import annotations
@@ -32,13 +39,22 @@ from monai_lite.engine.atomic import atomic_write_json
 from monai_lite.errors import MonaiLiteError, UnsafeValueError
 from monai_lite.plain_values import config_syntax_problem, plain_json_problem
 
-__all__ = ["RECORD_NAME", "PreprocessingRecord", "read_preprocessing_record", "check_preprocessing_record"]
+__all__ = [
+    "RECORD_NAME", "RECORDED_IDS", "NETWORK_IDS", "PreprocessingRecord", "read_preprocessing_record",
+    "check_preprocessing_record",
+]
 
 #: File name of the record, in the folder of the weights.
 RECORD_NAME = "preprocessing.json"
 _FORMAT = 1
-#: The config ids a record holds (and that a caller's own override of any of them takes precedence over).
+#: The preprocessing ids a record holds: applied together, and set aside together when a caller overrides any of them
+#: (a preset chosen by hand with the record's parameters of another preset would be neither).
 RECORDED_IDS = ("preset", "preset_params", "image_size")
+#: The network ids a record holds: what the weights themselves need (a 1-channel first layer loads into nothing
+#: else), so each applies unless the caller sets that id itself, whatever the caller does to the preprocessing.
+NETWORK_IDS = ("in_channels",)
+#: Upper bound of a recorded ``in_channels``: far above any image's channels, low enough to refuse nonsense.
+_MAX_CHANNELS = 1024
 
 
 class PreprocessingRecord:
@@ -49,11 +65,13 @@ class PreprocessingRecord:
         preset: the transform preset name the run uses.
         preset_params: the preset's parameters as the run resolved them (e.g. ``{"spatial_size": [128, 128]}``).
         image_size: the training image (2D) or patch (3D) size.
+        in_channels: the input channels of the network trained (what the preset's images have); None leaves it
+            out of the record.
 
     Example (a bundle's ``train#handlers``)::
 
         {"_target_": "monai_lite.engine.PreprocessingRecord", "save_dir": "@ckpt_dir", "preset": "@preset",
-         "preset_params": "@preset_params", "image_size": "@image_size"}
+         "preset_params": "@preset_params", "image_size": "@image_size", "in_channels": "@in_channels"}
     """
 
     #: Multi-process runs (monai_lite.engine.distributed) run it on rank 0 only: it writes a file.
@@ -65,14 +83,17 @@ class PreprocessingRecord:
         preset: str,
         preset_params: Mapping[str, Any] | None = None,
         image_size: Sequence[int] | None = None,
+        in_channels: int | None = None,
     ) -> None:
         self.path = Path(save_dir) / RECORD_NAME
-        self.record = {
+        self.record: dict[str, Any] = {
             "format": _FORMAT,
             "preset": str(preset),
             "preset_params": dict(preset_params or {}),
             "image_size": list(image_size) if image_size is not None else None,
         }
+        if in_channels is not None:
+            self.record["in_channels"] = int(in_channels)
 
     def attach(self, engine: Any) -> None:
         """Write the record when ``engine`` starts (a resumed run rewrites the same values)."""
@@ -113,6 +134,17 @@ def _check_image_size(path: Path, image_size: Any) -> None:
         _refuse(path, "image_size", f"{image_size!r} is not a list of 2 or 3 positive integers")
 
 
+def _check_in_channels(path: Path, in_channels: Any) -> None:
+    if in_channels is None:
+        return
+    problem = config_syntax_problem(in_channels, "in_channels")
+    if problem:
+        _refuse(path, "in_channels", problem, unsafe=True)
+    if not isinstance(in_channels, int) or isinstance(in_channels, bool) or not 0 < in_channels <= _MAX_CHANNELS:
+        _refuse(path, "in_channels", f"{in_channels!r} is not a number of input channels (an integer from 1 to "
+                                     f"{_MAX_CHANNELS})")
+
+
 def check_preprocessing_record(record: Any, path: str | os.PathLike = RECORD_NAME) -> dict[str, Any]:
     """Check a record's content against the schema (see the module docstring) and return its recorded ids.
 
@@ -121,7 +153,7 @@ def check_preprocessing_record(record: Any, path: str | os.PathLike = RECORD_NAM
         path: the file it came from, for messages.
 
     Returns:
-        ``{preset, preset_params, image_size}`` (ids recorded as null left out).
+        ``{preset, preset_params, image_size, in_channels}`` (ids absent or recorded as null left out).
 
     Raises:
         UnsafeValueError: a value that MONAI's config parser would run or follow, or a path where a name belongs.
@@ -130,9 +162,10 @@ def check_preprocessing_record(record: Any, path: str | os.PathLike = RECORD_NAM
     path = Path(path)
     if not isinstance(record, dict):
         _refuse(path, "(top level)", f"a preprocessing record is a JSON object, this file holds a {type(record).__name__}")
-    unknown = sorted(set(record) - {"format", *RECORDED_IDS})
+    fields = RECORDED_IDS + NETWORK_IDS
+    unknown = sorted(set(record) - {"format", *fields})
     if unknown:
-        _refuse(path, unknown[0], f"unknown field; a record has only format, {', '.join(RECORDED_IDS)}",
+        _refuse(path, unknown[0], f"unknown field; a record has only format, {', '.join(fields)}",
                 unsafe=config_syntax_problem({k: record[k] for k in unknown}, "record") is not None)
     if record.get("format") != _FORMAT:
         _refuse(path, "format", f"{record.get('format')!r} is not a known record format (this version reads {_FORMAT})")
@@ -149,11 +182,12 @@ def check_preprocessing_record(record: Any, path: str | os.PathLike = RECORD_NAM
             _refuse(path, f"preset_params.{unknown[0]}",
                     f"preset {record['preset']!r} has no such parameter; its parameters are {', '.join(parameters)}")
     _check_image_size(path, record.get("image_size"))
-    return {key: record[key] for key in RECORDED_IDS if record.get(key) is not None}
+    _check_in_channels(path, record.get("in_channels"))
+    return {key: record[key] for key in fields if record.get(key) is not None}
 
 
 def read_preprocessing_record(weights: str | os.PathLike) -> dict[str, Any] | None:
-    """The recorded ``{preset, preset_params, image_size}`` beside a weights file, or None when there is none.
+    """The recorded ``{preset, preset_params, image_size[, in_channels]}`` beside a weights file, or None if none.
 
     Args:
         weights: a checkpoint file (the record is looked for in its folder) or the folder itself.

@@ -142,22 +142,30 @@ def _load_weights(network: nn.Module, path: Path, bundle: Path) -> None:
 
 
 def _apply_recorded_preprocessing(parser: Any, weights: Path, overrides: Mapping[str, Any]) -> None:
-    """Use the preset and image size the weights were trained with (``preprocessing.json`` beside them), unless
-    the caller set any of them: a caller's choice is deliberate, the bundle's defaults may not be."""
-    from monai_lite.engine.preprocessing_record import RECORDED_IDS, read_preprocessing_record
+    """Use the preprocessing and input channels the weights were trained with (``preprocessing.json`` beside them).
+
+    The preset, its parameters and the image size are applied together, and set aside together when the caller set
+    any of them: a caller's choice is deliberate, the bundle's defaults may not be. The number of input channels is
+    a property of the weights (a first layer trained on one grey channel loads into no 3-channel network), so it
+    applies unless the caller set ``in_channels`` itself.
+    """
+    from monai_lite.engine.preprocessing_record import NETWORK_IDS, RECORDED_IDS, read_preprocessing_record
 
     record = read_preprocessing_record(weights)
     if not record:
         return
-    chosen = [key for key in overrides if key.replace("::", "#").split("#")[0] in RECORDED_IDS]
-    if chosen:
-        logger.info("%s: preprocessing set by the caller (%s); the record beside the weights is not used.",
-                    weights, ", ".join(chosen))
-        return
-    for key, value in record.items():
+    chosen = {key.replace("::", "#").split("#")[0] for key in overrides}
+    applied = {}
+    if chosen & set(RECORDED_IDS):
+        logger.info("%s: preprocessing set by the caller (%s); the recorded preprocessing is not used.",
+                    weights, ", ".join(sorted(chosen & set(RECORDED_IDS))))
+    else:
+        applied.update({key: value for key, value in record.items() if key in RECORDED_IDS})
+    applied.update({key: value for key, value in record.items() if key in NETWORK_IDS and key not in chosen})
+    for key, value in applied.items():
         parser[key] = value
-    logger.info("%s: preprocessing as recorded at training: %s", weights,
-                ", ".join(f"{k}={v}" for k, v in record.items()))
+    if applied:
+        logger.info("%s: as recorded at training: %s", weights, ", ".join(f"{k}={v}" for k, v in applied.items()))
 
 
 def load_bundle_model(
@@ -177,7 +185,8 @@ def load_bundle_model(
         device: see :func:`resolve_device`. Defaults to "auto".
         overrides: config ids to replace before parsing, e.g. ``{"preset": "ct", "preset_params": {}}``. Without
             one of ``preset``, ``preset_params`` or ``image_size`` here, the values recorded beside the weights at
-            training (``preprocessing.json``, :class:`monai_lite.engine.PreprocessingRecord`) replace the bundle's.
+            training (``preprocessing.json``, :class:`monai_lite.engine.PreprocessingRecord`) replace the bundle's;
+            a recorded ``in_channels`` replaces the bundle's unless ``in_channels`` is here.
             ``load_pretrain=False`` keeps the random initialisation (for testing a pipeline only). Defaults to None.
         prepare: run the network through :func:`~monai_lite.networks.inference_prep.prepare_for_inference`
             (BatchNorm folded into the convolutions, in-place block activations, channels-last weights: the same

@@ -6,7 +6,7 @@ The skeleton, written once so that such networks differ only in their modules an
 
     pad the input up to a multiple of the total stride              (pad_to_multiple)
     h = stem(x); every encoder stage: h = stage(h), keeping each output as a skip
-    h = bottleneck_forward(h)                                       (subclass)
+    h = bottleneck_forward(h, output of the stage before the last)  (subclass)
     every decoder stage, coarse to fine: h = stage(h, skip of the next finer level)
     logits = head(h), linearly resized to the padded size when the stem was strided, cropped back (crop_to_size)
 
@@ -37,7 +37,9 @@ class StemUNetBase(nn.Module):
     - ``divisor`` (the total stride), ``pad_mode`` (a :func:`torch.nn.functional.pad` mode) and ``interp_mode``
       (the linear interpolation mode for their number of spatial dimensions);
 
-    and override :meth:`bottleneck_forward` (identity by default).
+    and override :meth:`bottleneck_forward` (identity by default), which receives the deepest encoder output and
+    the output of the stage before it, for bottlenecks that look at two resolutions (MedLiteNet's cross-scale
+    token mixer).
 
     Examples::
 
@@ -46,8 +48,14 @@ class StemUNetBase(nn.Module):
         True
     """
 
-    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
-        """The network's bottleneck, applied to the deepest encoder output (identity here)."""
+    def bottleneck_forward(self, h: torch.Tensor, finer: torch.Tensor) -> torch.Tensor:
+        """The network's bottleneck (identity here).
+
+        Args:
+            h: the deepest encoder output, the bottleneck's input.
+            finer: the output of the encoder stage before the deepest (the stem's when there is one stage), for a
+                bottleneck that also reads the next finer resolution; others ignore it.
+        """
         return h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +71,7 @@ class StemUNetBase(nn.Module):
         for stage in self.encoder:
             h = stage(h)
             skips.append(h)
-        h = self.bottleneck_forward(h)
+        h = self.bottleneck_forward(h, skips[-2])
         idx = len(skips) - 2
         for stage in self.decoder:
             h = stage(h, skips[idx])

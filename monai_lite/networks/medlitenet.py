@@ -5,11 +5,10 @@ attention, ASPP and an scSE U-Net decoder."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import List, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Conv
 
@@ -22,8 +21,6 @@ from monai_lite.networks.blocks import (
     MBConv,
     TransformerBottleneck,
     UpFuse,
-    crop_to_size,
-    pad_to_multiple,
 )
 from monai_lite.networks.blocks.transformer import CrossScaleTokenMixer
 from monai_lite.networks.blocks.factories import linear_interp_mode, stack_blocks
@@ -376,9 +373,10 @@ class MedLiteNet(StemUNetBase):
             prev = width
         self.head = Conv[Conv.CONV, spatial_dims](prev, out_channels, kernel_size=1)
 
-    def bottleneck_forward_with(self, h: torch.Tensor, finer: torch.Tensor) -> torch.Tensor:
+    def bottleneck_forward(self, h: torch.Tensor, finer: torch.Tensor) -> torch.Tensor:
         """Global encoder, boundary-aware attention, local-global fusion and ASPP on the deepest features ``h``;
-        ``finer`` (the previous stage's output) joins the transformer's tokens when cross-scale mixing is on."""
+        ``finer`` (the previous stage's output, given by :class:`~monai_lite.networks.base.StemUNetBase`'s
+        forward) joins the transformer's tokens when cross-scale mixing is on and is ignored otherwise."""
         context: Optional[torch.Tensor] = None  # noqa: UP045
         mixer = self.token_mixer
         transformer = self.transformer
@@ -394,35 +392,3 @@ class MedLiteNet(StemUNetBase):
         if self.use_aspp:
             h = self.aspp(h)
         return h
-
-    def bottleneck_forward(self, h: torch.Tensor) -> torch.Tensor:
-        """The bottleneck from ``h`` alone: only for ``use_cross_scale_tokens=False`` (the network's forward calls
-        :meth:`bottleneck_forward_with`, which also takes the finer stage)."""
-        if self.use_cross_scale_tokens:
-            raise RuntimeError(
-                "MedLiteNet.bottleneck_forward: cross-scale tokens need the finer stage; call bottleneck_forward_with."
-            )
-        return self.bottleneck_forward_with(h, h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Segment ``x`` of shape ``(B, in_channels, *spatial)`` (2 or 3 spatial axes, any size).
-
-        The skeleton of :class:`~monai_lite.networks.base.StemUNetBase`, except that the bottleneck also
-        receives the output of the stage before it (the second resolution of the cross-scale token mixer).
-        Returns raw logits ``(B, out_channels, *spatial)``.
-        """
-        x, size = pad_to_multiple(x, self.divisor, self.pad_mode)
-        h = self.stem(x)
-        skips: List[torch.Tensor] = [h]
-        for stage in self.encoder:
-            h = stage(h)
-            skips.append(h)
-        h = self.bottleneck_forward_with(h, skips[-2])
-        idx = len(skips) - 2
-        for stage in self.decoder:
-            h = stage(h, skips[idx])
-            idx -= 1
-        logits = self.head(h)
-        if logits.shape[2:] != x.shape[2:]:
-            logits = F.interpolate(logits, size=x.shape[2:], mode=self.interp_mode, align_corners=False)
-        return crop_to_size(logits, size)

@@ -3,7 +3,8 @@
 
 Proves: every bad override the issue lists (image size of the wrong length, zero, a bare number; an unknown preset or preset parameter; config syntax in preset_params; epochs that are not a positive
 integer; a fold the datalist does not have; a missing dataset folder or datalist; a damaged ckpt_path or one of
-another network) is refused naming the id, the value and what is allowed; the shipped defaults pass; and through
+another network) is refused naming the id, the value and what is allowed; weights recorded as trained on other
+input channels name the flags that fit them; the shipped defaults pass; and through
 ``python -m monai.bundle run`` the refusal is one line on stderr, exit status 1, with the traceback only under
 ``MONAI_LITE_DEBUG=1``.
 """
@@ -76,6 +77,24 @@ def test_weights_settings_are_read_and_fitted(tmp_path: Path) -> None:
     torch.save(nn.Conv2d(3, 1, 3).state_dict(), other)
     with pytest.raises(CheckpointError, match=r"'init_weights': .*other.pt does not fit the network MedLiteNet"):
         check_bundle_settings(**OK, init_weights=str(other))
+
+
+def test_weights_of_other_input_channels_say_what_to_pass(tmp_path: Path) -> None:
+    """1-channel weights (as LightAWNet's paper overlay trains them) given to the bundle's 3-channel network: the
+    record beside them names the flags that build the network they fit."""
+    grey = tmp_path / "grey" / "model.pt"
+    grey.parent.mkdir()
+    torch.save(MedLiteNet(spatial_dims=2, in_channels=1, out_channels=1).state_dict(), grey)
+    record = {"format": 1, "preset": "grey_minmax", "preset_params": {"spatial_size": [64, 64]},
+              "image_size": [64, 64]}
+    (grey.parent / "preprocessing.json").write_text(json.dumps(record))
+    with pytest.raises(CheckpointError, match="does not fit") as caught:  # no recorded channels: no hint
+        check_bundle_settings(**OK, ckpt_path=str(grey))
+    assert "--in_channels" not in str(caught.value)
+    (grey.parent / "preprocessing.json").write_text(json.dumps({**record, "in_channels": 1}))
+    with pytest.raises(CheckpointError, match=r"does not fit the network MedLiteNet.* trained on 1 input channel\(s\)"
+                       r" .*pass --in_channels 1 --preset grey_minmax --image_size \"\[64, 64\]\""):
+        check_bundle_settings(**OK, ckpt_path=str(grey))
 
 
 def _bundle_run(*overrides: str, debug: bool = False) -> subprocess.CompletedProcess:

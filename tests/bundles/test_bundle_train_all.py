@@ -4,7 +4,7 @@
 ``python -m monai.bundle run training --config_file bundles/<name>/train.json`` is run for one short epoch with a
 temporary ``--bundle_root``; the run must exit 0, validate, and leave best weights that load into the bundle's own
 network definition, a resumable ``last.pt``, and ``preprocessing.json`` recording the preset and the image size the
-run used (the command line's, not the bundle's default).
+run used (the command line's, not the bundle's default) and the network's input channels.
 """
 
 from __future__ import annotations
@@ -48,3 +48,4 @@ def test_bundle_trains_one_epoch_on_the_default_data(bundle: str, tmp_path: Path
     record = json.loads((tmp_path / "models" / "preprocessing.json").read_text())
     assert record["preset"] == parser["preset"]
     assert record["image_size"] == json.loads(_short_run(bundle)[3])
+    assert record["in_channels"] == parser["in_channels"]

@@ -8,6 +8,9 @@
 - every overlay trains a few iterations on the default synthetic data (sizes, epochs and cases made small; the 3D
   ones, MSAUNet's and the CLI run are marked slow);
   LACNet's run computes median-frequency class weights from the training labels and records them;
+- the weights each overlay trains are served by ``monai_lite.load_bundle`` with the bundle's own inference config:
+  the network the overlay trained (LightAWNet's on one grey channel where the bundle reads RGB) and its preprocessing
+  come from the record beside the weights, and a validation image gets a mask of its own shape;
 - the real CLI, ``python -m monai.bundle run training --config_file "['.../train.json','.../paper.json']"``, runs
   LACNet's overlay, and ``--class_weights`` overrides the computed weights.
 """
@@ -25,6 +28,8 @@ import torch
 from monai.bundle import ConfigParser, ConfigWorkflow
 
 from monai_lite.bundle.runner import BUNDLES_DIR, list_bundles
+from monai_lite.data.io import read_picture, read_volume
+from monai_lite.inference import load_bundle
 
 #: The bundles of the four papers' networks on the papers' kind of data; each ships its paper's recipe. The CT bundle
 #: (medlitenet_ct) has none: no paper trained these networks on multi-organ CT.
@@ -107,6 +112,21 @@ def _check_run(bundle: str, workflow: ConfigWorkflow, root: Path) -> None:
     assert isinstance(optimizer, expected.get("optimizer", torch.optim.AdamW))
     assert (root / "models" / "model.pt").is_file() and (root / "models" / "last.pt").is_file()
     workflow.finalize()
+    _check_served(bundle, workflow, root)
+
+
+def _check_served(bundle: str, workflow: ConfigWorkflow, root: Path) -> None:
+    """The trained weights, loaded through the bundle's inference config, segment a validation image."""
+    predictor = load_bundle(bundle, ckpt_path=root / "models" / "model.pt", device="cpu")
+    model = predictor.models[0]
+    parser = workflow.parser
+    assert (model.in_channels, model.preset) == (parser["in_channels"], parser["preset"])
+    assert list(model.roi_size) == parser.get_parsed_content("image_size")
+    image = workflow.parser.get_parsed_content("data")[1][0]["image"]
+    shape = read_volume(image).array.shape[:3] if "hippocampus" in bundle else read_picture(image).height_width
+    mask = predictor(image)
+    assert mask.shape == tuple(shape) and mask.dtype.name == "uint8"
+    assert set(map(int, mask.ravel().tolist())) <= set(range(max(2, model.out_channels)))
 
 
 #: MSAUNet at full width (13.4 M parameters) takes ~40 s on two shared CPU cores even at 64x64.

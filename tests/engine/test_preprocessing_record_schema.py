@@ -3,8 +3,9 @@
 
 Proves: a record as training writes it passes unchanged; each departure from the schema (unknown preset, preset
 as a path, config syntax in any field, a path in a parameter, an unknown parameter, an image size that is not 2 or
-3 positive integers, a non-finite number, another format, an extra field) is refused naming the file and the
-field; config syntax and paths are refused as ``UnsafeValueError``; and ``preset_path`` finds presets by name
+3 positive integers, input channels that are not a positive integer, a non-finite number, another format, an
+extra field) is refused naming the file and the field; a record without ``in_channels`` (as written before it was
+recorded) passes; config syntax and paths are refused as ``UnsafeValueError``; and ``preset_path`` finds presets by name
 only, never by joining a given string onto ``transforms/``.
 """
 
@@ -18,7 +19,8 @@ from monai_lite.engine.preprocessing_record import check_preprocessing_record
 from monai_lite.errors import MonaiLiteError, UnsafeValueError
 from monai_lite.transforms.presets import PRESET_DIR, preset_path
 
-GOOD = {"format": 1, "preset": "endoscopy", "preset_params": {"spatial_size": [96, 96]}, "image_size": [96, 96]}
+GOOD = {"format": 1, "preset": "endoscopy", "preset_params": {"spatial_size": [96, 96]}, "image_size": [96, 96],
+        "in_channels": 3}
 FILE = Path("/models/preprocessing.json")
 
 
@@ -27,6 +29,8 @@ def test_a_record_as_training_writes_it_passes() -> None:
     ct = {"format": 1, "preset": "ct_liver", "preset_params": {"patch_size": [32, 48, 32], "axcodes": "RAS",
           "pixdim": None}, "image_size": [32, 48, 32]}
     assert check_preprocessing_record(ct, FILE)["preset_params"]["axcodes"] == "RAS"
+    older = {k: v for k, v in GOOD.items() if k != "in_channels"}
+    assert "in_channels" not in check_preprocessing_record(older, FILE)
 
 
 BAD = {
@@ -49,6 +53,11 @@ BAD = {
     "size of four": ({"image_size": [64, 64, 64, 64]}, "image_size", MonaiLiteError),
     "size zero": ({"image_size": [0, 64]}, "image_size", MonaiLiteError),
     "size boolean": ({"image_size": [True, 64]}, "image_size", MonaiLiteError),
+    "channels zero": ({"in_channels": 0}, "in_channels", MonaiLiteError),
+    "channels boolean": ({"in_channels": True}, "in_channels", MonaiLiteError),
+    "channels float": ({"in_channels": 1.0}, "in_channels", MonaiLiteError),
+    "channels huge": ({"in_channels": 10**9}, "in_channels", MonaiLiteError),
+    "channels expression": ({"in_channels": "$1"}, "in_channels", UnsafeValueError),
     "other format": ({"format": 2}, "format", MonaiLiteError),
     "extra field": ({"imports": ["$import os"]}, "imports", UnsafeValueError),
 }

@@ -161,14 +161,14 @@ def test_cross_scale_tokens_mix_two_resolutions():
     h = torch.randn(1, 256, 8, 8)
     finer = torch.randn(1, 128, 16, 16, requires_grad=True)
     with torch.no_grad():
-        out_a = net.bottleneck_forward_with(h, finer)
-        out_b = net.bottleneck_forward_with(h, finer + 1.0)
+        out_a = net.bottleneck_forward(h, finer)
+        out_b = net.bottleneck_forward(h, finer + 1.0)
     assert not torch.allclose(out_a, out_b)
-    net.bottleneck_forward_with(h, finer).square().mean().backward()
+    net.bottleneck_forward(h, finer).square().mean().backward()
     assert finer.grad is not None and finer.grad.abs().sum() > 0
 
     single = MedLiteNet(use_cross_scale_tokens=False).eval()
     assert isinstance(single.transformer, TransformerBottleneck) and single.token_mixer is None
     with torch.no_grad():
-        assert torch.equal(single.bottleneck_forward_with(h, finer), single.bottleneck_forward_with(h, finer + 1.0))
+        assert torch.equal(single.bottleneck_forward(h, finer), single.bottleneck_forward(h, finer + 1.0))
 

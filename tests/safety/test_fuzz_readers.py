@@ -166,7 +166,8 @@ JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=False)
     | st.sampled_from(["$x", "@image_size", "%a.json#b", "/etc", "../ct", "dermoscopy", "ct", "_target_", ""]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["format", "preset", "preset_params", "image_size", "spatial_size", "_target_", "x"]),
+        st.sampled_from(["format", "preset", "preset_params", "image_size", "in_channels", "spatial_size", "_target_",
+                         "x"]),
         inner, max_size=5),
     max_leaves=12,
 )
@@ -175,7 +176,7 @@ JSON = st.recursive(
 @settings(FUZZ, max_examples=EXAMPLES["record"])
 @given(record=JSON | st.fixed_dictionaries(
     {"format": st.just(1), "preset": st.sampled_from(["dermoscopy", "ct", "../ct", "$ct"])},
-    optional={"preset_params": JSON, "image_size": JSON}), raw=st.none() | st.binary(max_size=40))
+    optional={"preset_params": JSON, "image_size": JSON, "in_channels": JSON}), raw=st.none() | st.binary(max_size=40))
 def test_preprocessing_record(record, raw: bytes | None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "preprocessing.json"

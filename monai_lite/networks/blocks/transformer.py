@@ -185,7 +185,114 @@ class TransformerLayer(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-class TransformerBottleneck(nn.Module):
+class _TokenEncoder(nn.Module):
+    """What :class:`TransformerBottleneck` and :class:`CrossScaleTokenMixer` share, written once: the tokeniser
+    (every position of a feature map becomes a token, projected by the subclass, plus an optional offset and the
+    position code),
+    the transformer layers with their final LayerNorm, and the way back to a grid.
+
+    It holds its parameters under the names the two classes always used (``pos_embedding``, ``layers``,
+    ``norm``), and builds them after the subclass's projections, in the order they were always drawn, so the
+    state dict keys and a seeded network's weights are those of the classes before they shared this code.
+    """
+
+    __constants__ = ["spatial_dims", "hidden_size", "use_sincos", "interp_mode"]
+
+    @staticmethod
+    def _check_sizes(
+        spatial_dims: int,
+        hidden_size: int,
+        num_layers: int,
+        mlp_ratio: float,
+        pos_embed: str,
+        pos_grid_size: int,
+        **channels: int,
+    ) -> None:
+        """The argument checks of both classes; ``channels`` (checked first) are the subclass's own counts."""
+        check_positive(
+            **channels, hidden_size=hidden_size, num_layers=num_layers, pos_grid_size=pos_grid_size,
+            mlp_ratio=mlp_ratio,
+        )
+        check_choice("pos_embed", pos_embed, _POS_EMBED)
+        if pos_embed != "none" and hidden_size < 2 * spatial_dims:
+            raise ValueError(
+                f"hidden_size must be >= 2 * spatial_dims for a sinusoidal encoding, got hidden_size={hidden_size} "
+                f"spatial_dims={spatial_dims}."
+            )
+
+    def _build_encoder(
+        self,
+        spatial_dims: int,
+        hidden_size: int,
+        num_layers: int,
+        num_heads: int,
+        mlp_ratio: float,
+        dropout_rate: float,
+        pos_embed: str,
+        pos_grid_size: int,
+        qkv_bias: bool,
+    ) -> None:
+        """Position table, transformer layers and final norm; called after the projections are built."""
+        self.spatial_dims = spatial_dims
+        self.hidden_size = hidden_size
+        self.use_sincos = pos_embed == "sincos"
+        self.interp_mode = linear_interp_mode(spatial_dims)
+        self.pos_embedding: Optional[nn.Parameter]  # noqa: UP045
+        if pos_embed == "learnable":
+            grid = [pos_grid_size] * spatial_dims
+            table = sincos_position_encoding(grid, hidden_size).t().reshape([1, hidden_size] + grid)
+            self.pos_embedding = nn.Parameter(table.clone())
+        else:
+            self.register_parameter("pos_embedding", None)
+        mlp_dim = max(int(round(hidden_size * mlp_ratio)), 1)
+        self.layers = nn.Sequential(
+            *[TransformerLayer(hidden_size, mlp_dim, num_heads, dropout_rate, qkv_bias) for _ in range(num_layers)]
+        )
+        self.norm = nn.LayerNorm(hidden_size)
+
+    def _position(
+        self, spatial: List[int], tokens: torch.Tensor, scale: Optional[List[float]]  # noqa: UP045
+    ) -> Optional[torch.Tensor]:  # noqa: UP045
+        """``(N, d)`` position code of the grid ``spatial`` (on ``tokens``' device, in their dtype); ``scale`` as in
+        :func:`sincos_position_encoding` (a learnable table is resized to the grid instead); None without one."""
+        if self.use_sincos:
+            return sincos_position_encoding(
+                spatial, self.hidden_size, device=tokens.device, dtype=tokens.dtype, scale=scale
+            )
+        table = self.pos_embedding
+        if table is None:
+            return None
+        if list(table.shape[2:]) != spatial:
+            table = F.interpolate(table, size=spatial, mode=self.interp_mode, align_corners=False)
+        return table.flatten(2)[0].t()
+
+    def _flatten(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, *S)`` -> ``(B, prod(S), C)``: one token per position, in C order (as ``flatten(2)``)."""
+        return x.flatten(2).transpose(1, 2)
+
+    def _embed(
+        self,
+        tokens: torch.Tensor,
+        spatial: List[int],
+        offset: Optional[torch.Tensor],  # noqa: UP045
+        scale: Optional[List[float]],  # noqa: UP045
+    ) -> torch.Tensor:
+        """Projected tokens of the grid ``spatial`` + ``offset`` + the position code, added in that order (the order
+        both classes always used). The projection stays with the caller: TorchScript passes no module as an
+        argument."""
+        if offset is not None:
+            tokens = tokens + offset
+        pos = self._position(spatial, tokens, scale)
+        if pos is not None:
+            tokens = tokens + pos
+        return tokens
+
+    def _to_grid(self, tokens: torch.Tensor, spatial: List[int]) -> torch.Tensor:
+        """``(B, N, d)`` with ``N = prod(spatial)`` -> ``(B, d, *spatial)``."""
+        return tokens.transpose(1, 2).reshape([tokens.shape[0], self.hidden_size] + spatial)
+
+
+class TransformerBottleneck(_TokenEncoder):
     """Global encoder over every position of an N-d feature map (MedLiteNet Sec. III-C, Eqs. 3-4).
 
     ``(B, C, *S)`` -> ``N = prod(S)`` tokens -> linear projection to ``hidden_size`` -> + position encoding ->
@@ -220,8 +327,6 @@ class TransformerBottleneck(nn.Module):
         >>> tb3d = TransformerBottleneck(3, 256, hidden_size=96, num_heads=3, pos_embed="learnable")
     """
 
-    __constants__ = ["spatial_dims", "hidden_size", "use_sincos", "interp_mode"]
-
     def __init__(
         self,
         spatial_dims: int,
@@ -237,54 +342,20 @@ class TransformerBottleneck(nn.Module):
     ) -> None:
         super().__init__()
         check_spatial_dims(spatial_dims)
-        check_positive(
-            in_channels=in_channels,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            pos_grid_size=pos_grid_size,
-            mlp_ratio=mlp_ratio,
-        )
-        check_choice("pos_embed", pos_embed, _POS_EMBED)
-        if pos_embed != "none" and hidden_size < 2 * spatial_dims:
-            raise ValueError(
-                f"hidden_size must be >= 2 * spatial_dims for a sinusoidal encoding, got hidden_size={hidden_size} "
-                f"spatial_dims={spatial_dims}."
-            )
-        self.spatial_dims = spatial_dims
-        self.hidden_size = hidden_size
-        self.use_sincos = pos_embed == "sincos"
-        self.interp_mode = linear_interp_mode(spatial_dims)
+        self._check_sizes(spatial_dims, hidden_size, num_layers, mlp_ratio, pos_embed, pos_grid_size,
+                          in_channels=in_channels)
         self.proj = nn.Linear(in_channels, hidden_size)
-        self.pos_embedding: Optional[nn.Parameter]  # noqa: UP045
-        if pos_embed == "learnable":
-            grid = [pos_grid_size] * spatial_dims
-            table = sincos_position_encoding(grid, hidden_size).t().reshape([1, hidden_size] + grid)
-            self.pos_embedding = nn.Parameter(table.clone())
-        else:
-            self.register_parameter("pos_embedding", None)
-        mlp_dim = max(int(round(hidden_size * mlp_ratio)), 1)
-        self.layers = nn.Sequential(
-            *[TransformerLayer(hidden_size, mlp_dim, num_heads, dropout_rate, qkv_bias) for _ in range(num_layers)]
-        )
-        self.norm = nn.LayerNorm(hidden_size)
+        self._build_encoder(spatial_dims, hidden_size, num_layers, num_heads, mlp_ratio, dropout_rate, pos_embed,
+                            pos_grid_size, qkv_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, *S)`` -> ``(B, hidden_size, *S)``."""
         spatial = list(x.shape[2:])
-        tokens = self.proj(x.flatten(2).transpose(1, 2))  # (B, N, d)
-        if self.use_sincos:
-            tokens = tokens + sincos_position_encoding(spatial, self.hidden_size, device=x.device, dtype=tokens.dtype)
-        else:
-            table = self.pos_embedding
-            if table is not None:
-                if list(table.shape[2:]) != spatial:
-                    table = F.interpolate(table, size=spatial, mode=self.interp_mode, align_corners=False)
-                tokens = tokens + table.flatten(2).transpose(1, 2)
-        tokens = self.norm(self.layers(tokens))
-        return tokens.transpose(1, 2).reshape([x.shape[0], self.hidden_size] + spatial)
+        tokens = self._embed(self.proj(self._flatten(x)), spatial, None, None)  # (B, N, d)
+        return self._to_grid(self.norm(self.layers(tokens)), spatial)
 
 
-class CrossScaleTokenMixer(nn.Module):
+class CrossScaleTokenMixer(_TokenEncoder):
     """Transformer over the tokens of several encoder resolutions at once (MedLiteNet's cross-scale token mixer).
 
     MedLiteNet's abstract: "a bottleneck-level cross-scale token-mixing unit to exchange information between
@@ -327,8 +398,6 @@ class CrossScaleTokenMixer(nn.Module):
         torch.Size([2, 192, 8, 8])
     """
 
-    __constants__ = ["spatial_dims", "hidden_size", "use_sincos", "interp_mode"]
-
     def __init__(
         self,
         spatial_dims: int,
@@ -346,46 +415,12 @@ class CrossScaleTokenMixer(nn.Module):
         check_spatial_dims(spatial_dims)
         in_channels = tuple(int(c) for c in in_channels)
         check_widths("in_channels", in_channels)
-        check_positive(hidden_size=hidden_size, num_layers=num_layers, pos_grid_size=pos_grid_size, mlp_ratio=mlp_ratio)
-        check_choice("pos_embed", pos_embed, _POS_EMBED)
-        if pos_embed != "none" and hidden_size < 2 * spatial_dims:
-            raise ValueError(
-                f"hidden_size must be >= 2 * spatial_dims for a sinusoidal encoding, got hidden_size={hidden_size} "
-                f"spatial_dims={spatial_dims}."
-            )
-        self.spatial_dims = spatial_dims
-        self.hidden_size = hidden_size
-        self.use_sincos = pos_embed == "sincos"
-        self.interp_mode = linear_interp_mode(spatial_dims)
+        self._check_sizes(spatial_dims, hidden_size, num_layers, mlp_ratio, pos_embed, pos_grid_size)
         self.projs = nn.ModuleList([nn.Linear(c, hidden_size) for c in in_channels])
         # zero start: at initialisation the scales differ only through their projections and positions
         self.scale_embedding = nn.Parameter(torch.zeros(len(in_channels), hidden_size))
-        self.pos_embedding: Optional[nn.Parameter]  # noqa: UP045
-        if pos_embed == "learnable":
-            grid = [pos_grid_size] * spatial_dims
-            table = sincos_position_encoding(grid, hidden_size).t().reshape([1, hidden_size] + grid)
-            self.pos_embedding = nn.Parameter(table.clone())
-        else:
-            self.register_parameter("pos_embedding", None)
-        mlp_dim = max(int(round(hidden_size * mlp_ratio)), 1)
-        self.layers = nn.Sequential(
-            *[TransformerLayer(hidden_size, mlp_dim, num_heads, dropout_rate, qkv_bias) for _ in range(num_layers)]
-        )
-        self.norm = nn.LayerNorm(hidden_size)
-
-    def _position(
-        self, spatial: List[int], coarse: List[int], x: torch.Tensor
-    ) -> Optional[torch.Tensor]:  # noqa: UP045
-        """``(N, d)`` position code of a grid ``spatial``, in the coordinates of the coarse grid."""
-        if self.use_sincos:
-            scale = [float(c) / float(s) for c, s in zip(coarse, spatial)]
-            return sincos_position_encoding(spatial, self.hidden_size, device=x.device, dtype=x.dtype, scale=scale)
-        table = self.pos_embedding
-        if table is None:
-            return None
-        if list(table.shape[2:]) != spatial:
-            table = F.interpolate(table, size=spatial, mode=self.interp_mode, align_corners=False)
-        return table.flatten(2)[0].t()
+        self._build_encoder(spatial_dims, hidden_size, num_layers, num_heads, mlp_ratio, dropout_rate, pos_embed,
+                            pos_grid_size, qkv_bias)
 
     def forward(self, features: List[torch.Tensor]) -> torch.Tensor:
         """``[(B, in_channels[0], *S_0), (B, in_channels[1], *S_1), ...]`` -> ``(B, hidden_size, *S_0)``."""
@@ -395,14 +430,13 @@ class CrossScaleTokenMixer(nn.Module):
         tokens: List[torch.Tensor] = []
         for i, proj in enumerate(self.projs):
             f = features[i]
-            t = proj(f.flatten(2).transpose(1, 2)) + self.scale_embedding[i]
-            pos = self._position(list(f.shape[2:]), coarse, t)
-            if pos is not None:
-                t = t + pos
-            tokens.append(t)
+            spatial = list(f.shape[2:])
+            # positions in the coarse grid's coordinates: a cell of f spans coarse / spatial coarse cells
+            scale = [float(c) / float(s) for c, s in zip(coarse, spatial)]
+            tokens.append(self._embed(proj(self._flatten(f)), spatial, self.scale_embedding[i], scale))
         n_coarse = tokens[0].shape[1]
         mixed = self.norm(self.layers(torch.cat(tokens, dim=1)))
-        return mixed[:, :n_coarse].transpose(1, 2).reshape([features[0].shape[0], self.hidden_size] + coarse)
+        return self._to_grid(mixed[:, :n_coarse], coarse)
 
 
 class LocalGlobalFusion(nn.Module):
