@@ -87,6 +87,23 @@ def test_cli_engine_onnxruntime_writes_the_torch_masks(random_ckpt, tmp_path: Pa
     assert json.loads((tmp_path / "torch" / "inference_log.json").read_text())["options"]["engine"] == "torch"
 
 
+def _tame_kernel_banks(bundle: str, ckpt: Path) -> None:
+    """Scale LightAWNet's dynamic kernel banks to a trained network's range (1 / sqrt(fan-in)).
+
+    The release initialises the banks from a standard normal distribution, so an untrained LightAWNet's outputs
+    reach 1e11 and float32 rounding alone, compounded over its 19 dynamic layers, differs by about 2e-4 of that
+    between any two correct implementations; trained weights are nowhere near that range.
+    """
+    from monai_lite.networks.blocks import DynamicConv
+
+    network = load_bundle_model(bundle, ckpt, device="cpu", prepare=False).network
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, DynamicConv):
+                module.weight.mul_(module.weight[0, 0].numel() ** -0.5)
+    torch.save(network.state_dict(), ckpt)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("bundle", [
     "medlitenet", "lightawnet", "lacnet", "msaunet",
@@ -94,6 +111,8 @@ def test_cli_engine_onnxruntime_writes_the_torch_masks(random_ckpt, tmp_path: Pa
 ])
 def test_every_network_exports_at_its_bundle_size(bundle: str, random_ckpt, tmp_path: Path) -> None:
     ckpt = _own_copy(random_ckpt(bundle), tmp_path / "models")
+    if bundle.startswith("lightawnet"):
+        _tame_kernel_banks(bundle, ckpt)
     model = load_bundle_model(bundle, ckpt, device="cpu", engine="onnxruntime")
     reference = load_bundle_model(bundle, ckpt, device="cpu").network
     shape = "x".join(map(str, model.roi_size))
