@@ -9,12 +9,14 @@ from .labels import SelectLabelsd, select_labels
 from .pil import to_rgb
 from .presets import PRESET_DIR, list_presets, load_preset, preset_path, read_preset
 from .spacing import spacingd_or_identity
+from .uint8 import ToUint8d
 
 __all__ = [
     "CLAHE",
     "CLAHEd",
     "PRESET_DIR",
     "SelectLabelsd",
+    "ToUint8d",
     "list_presets",
     "load_preset",
     "preset_path",
