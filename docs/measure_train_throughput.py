@@ -7,6 +7,7 @@ resizing), in a fresh process so no thread pool carries over, for ``--iterations
 
 - ``images_per_s``: training images per second over the iterations after the first ``--warmup`` ones;
 - ``cache_s``: seconds spent building the training ``CacheDataset`` (decoding and resizing every picture);
+- ``augment_ms_per_batch`` (settings without workers): the random transforms and collation of one batch alone;
 - the bundle's own CPU plan line, which names the threads and workers it used.
 
 A setting is ``THREADS,WORKERS``; either may be ``auto``, and ``default`` threads means torch's own default (what
@@ -71,6 +72,14 @@ def _one(args: argparse.Namespace, threads: str, workers: str) -> dict:
     workflow.parser.get_parsed_content("train#dataset")
     cache_s = time.perf_counter() - started
     trainer = workflow.parser.get_parsed_content("train#trainer")
+    augment_ms = None
+    loader = workflow.parser.get_parsed_content("train#dataloader")
+    if loader.num_workers == 0:  # the augmentation alone, as the main process runs it between steps
+        batches = iter(loader)
+        next(batches)
+        started = time.perf_counter()
+        count = sum(1 for _, _ in zip(range(20), batches))
+        augment_ms = (time.perf_counter() - started) / count * 1000
     stamps: list[float] = []
     trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda _: stamps.append(time.perf_counter()))
     workflow.run()
@@ -79,7 +88,7 @@ def _one(args: argparse.Namespace, threads: str, workers: str) -> dict:
     seconds = timed[-1] - timed[0]
     return {"threads": threads, "workers": workers, "torch_default_threads": default_threads,
             "images_per_s": args.batch_size * (len(timed) - 1) / seconds, "iterations_timed": len(timed) - 1,
-            "cache_s": cache_s, "plan": next((line for line in lines if line.startswith("CPU plan")), "")}
+            "cache_s": cache_s, "augment_ms_per_batch": augment_ms, "plan": next((line for line in lines if line.startswith("CPU plan")), "")}
 
 
 def main() -> None:
@@ -108,7 +117,9 @@ def main() -> None:
             continue
         result = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(result)
-        print(f"{setting:>12}: {result['images_per_s']:6.1f} images/s, cache {result['cache_s']:5.1f} s | "
+        augment = result["augment_ms_per_batch"]
+        print(f"{setting:>12}: {result['images_per_s']:6.1f} images/s, cache {result['cache_s']:5.1f} s"
+              f"{f', augmentation {augment:.0f} ms/batch' if augment else ''} | "
               f"{result['plan']}", flush=True)
     if args.output:
         Path(args.output).write_text(json.dumps({"cpus": sorted(os.sched_getaffinity(0)), "results": results},

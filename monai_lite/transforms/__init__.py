@@ -9,7 +9,7 @@ from .labels import SelectLabelsd, select_labels
 from .pil import to_rgb
 from .presets import PRESET_DIR, list_presets, load_preset, preset_path, read_preset
 from .spacing import spacingd_or_identity
-from .uint8 import ToUint8d
+from .uint8 import ToUint8d, Uint8ToFloatd
 
 __all__ = [
     "CLAHE",
@@ -17,6 +17,7 @@ __all__ = [
     "PRESET_DIR",
     "SelectLabelsd",
     "ToUint8d",
+    "Uint8ToFloatd",
     "list_presets",
     "load_preset",
     "preset_path",

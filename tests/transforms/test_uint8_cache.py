@@ -8,7 +8,8 @@ all cached). Through ``CacheDataset`` and MONAI's ``DataLoader`` with the same s
 - training batches (deterministic and random transforms, every augmentation on) are equal up to float rounding when
   the resize keeps the size, and labels are equal exactly;
 - with a real resize, images differ by at most the half 8-bit level the rounding allows, labels not at all;
-- a value outside 0..255 (a picture that is not 8-bit) is refused, naming the file.
+- reading the items (two epochs of random transforms) leaves the cached uint8 items as they were;
+- a value outside 0..255 (a picture that is not 8-bit) is refused, naming the file, and so is a zero ``std``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from monai.transforms import (
 from monai.utils import set_determinism
 from PIL import Image
 
-from monai_lite.transforms import ToUint8d, load_preset, to_rgb
+from monai_lite.transforms import ToUint8d, Uint8ToFloatd, load_preset, to_rgb
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 #: Every augmentation of the preset on, so the random part sees the whole range of its inputs.
@@ -95,13 +96,26 @@ def test_cache_is_uint8_and_a_quarter_of_float32(pictures: list[dict]) -> None:
 def test_training_batches_equal_the_float_chain_when_the_size_is_kept(pictures: list[dict]) -> None:
     size = (48, 48)
     _, old = _batches(pictures, _float_reference(size), load_preset("dermoscopy", "random", **ALL_ON))
-    _, new = _batches(pictures, load_preset("dermoscopy", "deterministic", spatial_size=size),
-                      load_preset("dermoscopy", "random", **ALL_ON))
+    dataset, new = _batches(pictures, load_preset("dermoscopy", "deterministic", spatial_size=size),
+                            load_preset("dermoscopy", "random", **ALL_ON))
     assert len(old) == len(new) == 2
     for a, b in zip(old, new):
         assert a["image"].dtype == b["image"].dtype == torch.float32
         torch.testing.assert_close(b["image"].as_tensor(), a["image"].as_tensor(), atol=1e-4, rtol=1e-5)
         assert torch.equal(b["label"].as_tensor(), a["label"].as_tensor())
+
+
+def test_reading_leaves_the_cached_items_untouched(pictures: list[dict]) -> None:
+    dataset, _ = _batches(pictures, load_preset("dermoscopy", "deterministic", spatial_size=(48, 48)),
+                          load_preset("dermoscopy", "random", **ALL_ON))
+    before = [(item["image"].clone(), len(item["image"].applied_operations)) for item in dataset._cache]
+    for _ in range(2):
+        for index in range(len(dataset)):
+            read = dataset[index]
+            assert read["image"].dtype == torch.float32 and read["image"].applied_operations, "augmented copies"
+    for item, (pixels, operations) in zip(dataset._cache, before):
+        assert item["image"].dtype == torch.uint8 and torch.equal(item["image"].as_tensor(), pixels.as_tensor())
+        assert len(item["image"].applied_operations) == operations
 
 
 def test_a_real_resize_moves_values_by_at_most_half_an_8_bit_level(pictures: list[dict]) -> None:
@@ -121,3 +135,8 @@ def test_values_outside_8_bit_are_refused_naming_the_file() -> None:
     image = MetaTensor(torch.full((1, 4, 4), 300.0), meta={"filename_or_obj": "scan_16bit.png"})
     with pytest.raises(ValueError, match=r"scan_16bit\.png: image has values in \[300, 300\], outside the 8-bit"):
         ToUint8d("image")({"image": image})
+
+
+def test_a_zero_std_is_refused() -> None:
+    with pytest.raises(ValueError, match="std must not hold 0"):
+        Uint8ToFloatd("image", mean=[0.5], std=[0.0])
