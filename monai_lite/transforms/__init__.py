@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .clahe import CLAHE, CLAHEd
+from .elastic import Rand2DElasticd
 from .grayscale import to_grayscale
 from .labels import SelectLabelsd, select_labels
 from .pil import to_rgb
@@ -15,6 +16,7 @@ __all__ = [
     "CLAHE",
     "CLAHEd",
     "PRESET_DIR",
+    "Rand2DElasticd",
     "SelectLabelsd",
     "ToUint8d",
     "Uint8ToFloatd",
