@@ -411,6 +411,8 @@ def _train(
         "best_val_dice": float(best) if best is not None and best >= 0 else None,
         "best_val_epoch": int(evaluator.state.best_metric_epoch) if best is not None and best >= 0 else None,
         "device": str(workflow.parser.get_parsed_content("device")),
+        # The torch threads and DataLoader workers the bundle chose for this machine (its train.log has the line).
+        "cpu_plan": workflow.parser.get_parsed_content("cpu_plan").line(),
     }
     return workflow, record
 

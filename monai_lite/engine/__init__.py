@@ -37,6 +37,8 @@ gradient accumulation          MONAI trainer's ``accumulation_steps``;         `
                                run folder (``fcntl.flock`` + pid)
 :class:`StopOnNonFiniteLoss`   MONAI's ``LOSS_COMPLETED`` event: stop at a     (always on)
                                NaN/Inf loss before it reaches the weights
+:func:`plan_training_cpu`      torch threads + DataLoader workers that fit     ``num_threads``,
+                               the usable cores, one log line                  ``num_workers`` ("auto")
 =============================  ==============================================  ==========================
 
 Ctrl-C (SIGINT) during training is handled by :class:`TrainingCheckpoint` (:mod:`.interrupt`): it stops after the
@@ -53,6 +55,7 @@ from monai_lite.engine.budget import WallClockBudget
 from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, TrainingCheckpoint
 from monai_lite.engine.class_weights import read_class_weights_record, resolve_class_weights
 from monai_lite.engine.clipping import GradientClipping
+from monai_lite.engine.cpu_plan import CpuPlan, plan_cpu, plan_training_cpu, usable_cores
 from monai_lite.engine.distributed import DistributedTraining
 from monai_lite.engine.ema import ModelEMA
 from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
@@ -71,6 +74,7 @@ from monai_lite.engine.summary import EpochSummary
 __all__ = [
     "AtomicDiskSaver",
     "BestCheckpoint",
+    "CpuPlan",
     "DistributedTraining",
     "EpochSummary",
     "EvaluatorBest",
@@ -97,8 +101,11 @@ __all__ = [
     "cosine_with_warmup",
     "optimizer_steps_now",
     "optimizer_steps_per_epoch",
+    "plan_cpu",
+    "plan_training_cpu",
     "random_transform_states",
     "read_class_weights_record",
     "read_preprocessing_record",
     "resolve_class_weights",
+    "usable_cores",
 ]

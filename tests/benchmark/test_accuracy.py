@@ -29,7 +29,7 @@ TINY = ["--epochs", "1", "--image-size", "32", "--batch-size", "4", "--num-worke
         "--threads", "1", "--set", "train#dataset#data=$@data[0][:8]", "--set", "validate#dataset#data=$@data[1][:4]"]
 ENTRY_KEYS = {"name", "seed", "family", "status", "epochs_done", "iterations", "stopped_by", "train_seconds",
               "train_cpu_seconds", "best_val_dice", "best_val_epoch", "held_out", "latency_ms", "latency",
-              "latency_threads", "params", "macs", "checkpoint"}
+              "latency_threads", "params", "macs", "checkpoint", "cpu_plan"}
 
 
 @pytest.mark.slow
@@ -74,6 +74,7 @@ def test_smoke_reports_failures_and_resume(tmp_path: Path, monkeypatch: pytest.M
             assert over_seeds["n"] == 1 and over_seeds["mean"] == held[metric]["mean"] and over_seeds["sd"] is None
         assert 0.0 <= held["dice"]["mean"] <= 1.0
         assert Path(entry["checkpoint"]).is_file()
+        assert entry["cpu_plan"] in (out / "runs" / name / "seed0" / "train.log").read_text(), "the bundle's plan line is logged"
     assert results["settings"]["image_size"] == [32, 32] and results["machine"]["cpu_count"] >= 1
 
     table = (out / "accuracy.md").read_text()
