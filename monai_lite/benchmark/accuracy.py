@@ -318,6 +318,8 @@ def _train(
         "best_val_dice": float(best) if best is not None and best >= 0 else None,
         "best_val_epoch": int(evaluator.state.best_metric_epoch) if best is not None and best >= 0 else None,
         "device": str(workflow.parser.get_parsed_content("device")),
+        # CPU bf16 autocast / channels-last and why (monai_lite.engine.TrainingPrecision), None for older bundles
+        "precision": getattr(trainer.state, "training_precision", None),
     }
     return workflow, record
 
