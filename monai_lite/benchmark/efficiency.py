@@ -448,7 +448,8 @@ def _cmd_efficiency(args: argparse.Namespace) -> int:
 
         run_train_efficiency(
             args.output, dims=args.dims, threads=args.threads, models=args.models, repeats=args.repeats,
-            warmup=args.warmup, size2d=args.size2d, size3d=args.size3d, batch2d=args.batch2d, batch3d=args.batch3d,
+            warmup=args.warmup, size2d=args.size2d, size3d=args.size3d or 64, batch2d=args.batch2d,
+            batch3d=args.batch3d,
             configs=args.train_configs, progress=not args.no_progress,
         )
         print(f"wrote {out / 'efficiency_train.md'} and {out / 'efficiency_train.json'}")
@@ -462,7 +463,7 @@ def _cmd_efficiency(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         onnx=not args.no_onnx,
         size2d=args.size2d,
-        size3d=args.size3d,
+        size3d=args.size3d or 96,
         gpu=not args.no_gpu,
         progress=not args.no_progress,
     )
@@ -496,7 +497,8 @@ def add_parser(kinds) -> argparse.ArgumentParser:
     sub.add_argument("--no-gpu", action="store_true", help="[OPTIONAL] skip CUDA latency even when a GPU is present")
     sub.add_argument("--no-progress", action="store_true", help="[OPTIONAL] no progress bar")
     sub.add_argument("--size2d", type=int, default=256, help="[OPTIONAL] side of the square 2D input. Default: 256")
-    sub.add_argument("--size3d", type=int, default=96, help="[OPTIONAL] side of the cubic 3D input. Default: 96")
+    sub.add_argument("--size3d", type=int, default=None,
+                     help="[OPTIONAL] side of the cubic 3D input. Default: 96; with --train 64")
     train = sub.add_argument_group("training throughput (--train; see monai_lite.benchmark.train_efficiency)")
     train.add_argument("--train", action="store_true",
                        help="[OPTIONAL] time training steps (images/s in fp32, channels-last, bf16 autocast) instead "
