@@ -65,22 +65,36 @@ def test_bad_channels_last_is_refused() -> None:
         TrainingPrecision.resolve("cpu", "auto", channels_last="sometimes", features=NATIVE)
 
 
+def _bundle_parser(bundle: str) -> ConfigParser:
+    parser = ConfigParser()
+    parser.read_config(str(BUNDLES_DIR / bundle / "configs" / "train.json"))
+    parser["device"] = "$torch.device('cpu')"
+    return parser
+
+
 @pytest.mark.parametrize("features, bf16", [(NATIVE, True), (EMULATED, False)])
 def test_bundle_config_picks_bf16_only_with_native_support(monkeypatch, features: CpuFeatures, bf16: bool) -> None:
     monkeypatch.setattr("monai_lite.engine.precision.cpu_features", lambda: features)
-    parser = ConfigParser()
-    parser.read_config(str(BUNDLES_DIR / "medlitenet" / "configs" / "train.json"))
+    parser = _bundle_parser("lacnet")  # a bundle that keeps the template's "auto"
     raw = parser.get()
     assert raw["cpu_bf16"] == "auto"
-    parser["device"] = "$torch.device('cpu')"
     precision = parser.get_parsed_content("training_precision")
     assert precision.bf16 is bf16 and precision.channels_last is raw["channels_last"]
     assert raw["train"]["inferer"] == {"_target_": "monai_lite.engine.PrecisionInferer",
                                        "precision": "@training_precision"}
     assert {"_target_": "monai_lite.engine.SharedHandler", "handler": "@training_precision"} in raw["train"]["handlers"]
-    assert raw["validate"]["inferer"] == {"_target_": "SimpleInferer"}, "validation stays fp32"
+    assert raw["validate"]["inferer"]["_target_"] != "monai_lite.engine.PrecisionInferer", "validation stays fp32"
     parser["cpu_bf16"] = False
     assert parser.get_parsed_content("training_precision", lazy=False).bf16 is False
+
+
+def test_a_bundle_that_measured_bf16_slower_stays_fp32_on_a_native_cpu(monkeypatch) -> None:
+    monkeypatch.setattr("monai_lite.engine.precision.cpu_features", lambda: NATIVE)
+    parser = _bundle_parser("medlitenet")
+    precision = parser.get_parsed_content("training_precision")
+    assert not precision.bf16 and precision.bf16_reason == "cpu_bf16=false"
+    parser["cpu_bf16"] = "auto"  # the override a user gives on the command line
+    assert parser.get_parsed_content("training_precision", lazy=False).bf16 is True
 
 
 class _Recorder(nn.Module):
