@@ -413,6 +413,8 @@ def _train(
         "device": str(workflow.parser.get_parsed_content("device")),
         # The torch threads and DataLoader workers the bundle chose for this machine (its train.log has the line).
         "cpu_plan": workflow.parser.get_parsed_content("cpu_plan").line(),
+        # CPU bf16 autocast / channels-last and why (monai_lite.engine.TrainingPrecision), None for older bundles
+        "precision": getattr(trainer.state, "training_precision", None),
     }
     return workflow, record
 

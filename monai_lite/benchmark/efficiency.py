@@ -26,6 +26,10 @@ written atomically.
 Defaults: 10 timed calls after 2 warm-up calls in 2D; 3 after 1 in 3D, where the big MONAI networks take seconds
 per call on two CPU threads. ``--repeats`` / ``--warmup`` override both dimensions.
 
+``--train`` times training steps instead (images per second in fp32, channels-last and CPU bf16 autocast, ratio to
+SegResNet) and writes ``efficiency_train.json`` / ``efficiency_train.md`` beside these files: see
+:mod:`monai_lite.benchmark.train_efficiency`.
+
 Example::
 
     monai-lite benchmark efficiency -o benchmarks/efficiency --dims 2 --threads 2
@@ -63,6 +67,7 @@ __all__ = [
     "IO_CHANNELS",
     "add_parser",
     "load_warning",
+    "markdown_table",
     "render_markdown",
     "run_efficiency",
     "select_models",
@@ -345,6 +350,23 @@ def _lat(row: dict, key: str, stat: str) -> float | None:
     return (row.get(key) or {}).get(stat)
 
 
+def markdown_table(columns: dict[str, Any], names: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[str]:
+    """A Markdown table as lines: header, separator, one line per row.
+
+    Args:
+        columns: header -> function of a result row giving the cell text (as :data:`COLUMNS`).
+        names: the headers to show, in order.
+        rows: the result rows.
+
+    Example::
+
+        >>> markdown_table({"model": lambda r: r["model"]}, ["model"], [{"model": "a"}])
+        ['| model |', '|---|', '| a |']
+    """
+    lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
+    return lines + ["| " + " | ".join(columns[c](r) for c in names) + " |" for r in rows]
+
+
 #: Markdown columns: header -> function of a result row giving the cell text.
 COLUMNS = {
     "model": lambda r: f"`{r['model']}`",
@@ -415,13 +437,23 @@ def render_markdown(report: dict[str, Any]) -> str:
         cin, cout = s["io_channels"][f"{d}d"]
         side = s["input_size"][f"{d}d"]
         lines += ["", f"## {d}D, input {' x '.join([str(side)] * d)}, {cin} channel(s) in, {cout} out", ""]
-        lines.append("| " + " | ".join(columns) + " |")
-        lines.append("|" + "|".join("---" for _ in columns) + "|")
-        lines += ["| " + " | ".join(COLUMNS[c](r) for c in columns) + " |" for r in rows]
+        lines += markdown_table(COLUMNS, columns, rows)
     return "\n".join(lines) + "\n"
 
 
 def _cmd_efficiency(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if args.train:
+        from monai_lite.benchmark.train_efficiency import run_train_efficiency
+
+        run_train_efficiency(
+            args.output, dims=args.dims, threads=args.threads, models=args.models, repeats=args.repeats,
+            warmup=args.warmup, size2d=args.size2d, size3d=args.size3d or 64, batch2d=args.batch2d,
+            batch3d=args.batch3d,
+            configs=args.train_configs, progress=not args.no_progress,
+        )
+        print(f"wrote {out / 'efficiency_train.md'} and {out / 'efficiency_train.json'}")
+        return 0
     run_efficiency(
         args.output,
         dims=args.dims,
@@ -431,11 +463,10 @@ def _cmd_efficiency(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         onnx=not args.no_onnx,
         size2d=args.size2d,
-        size3d=args.size3d,
+        size3d=args.size3d or 96,
         gpu=not args.no_gpu,
         progress=not args.no_progress,
     )
-    out = Path(args.output)
     print(f"wrote {out / 'efficiency.md'} and {out / 'efficiency.json'}")
     return 0
 
@@ -466,6 +497,18 @@ def add_parser(kinds) -> argparse.ArgumentParser:
     sub.add_argument("--no-gpu", action="store_true", help="[OPTIONAL] skip CUDA latency even when a GPU is present")
     sub.add_argument("--no-progress", action="store_true", help="[OPTIONAL] no progress bar")
     sub.add_argument("--size2d", type=int, default=256, help="[OPTIONAL] side of the square 2D input. Default: 256")
-    sub.add_argument("--size3d", type=int, default=96, help="[OPTIONAL] side of the cubic 3D input. Default: 96")
+    sub.add_argument("--size3d", type=int, default=None,
+                     help="[OPTIONAL] side of the cubic 3D input. Default: 96; with --train 64")
+    train = sub.add_argument_group("training throughput (--train; see monai_lite.benchmark.train_efficiency)")
+    train.add_argument("--train", action="store_true",
+                       help="[OPTIONAL] time training steps (images/s in fp32, channels-last, bf16 autocast) instead "
+                       "of inference; writes efficiency_train.md/.json. --models default: the monai-lite networks, "
+                       "segresnet (the baseline), unet, basicunet; --repeats default 5 in 2D, 3 in 3D; --warmup 1")
+    train.add_argument("--batch2d", type=int, default=None, help="[OPTIONAL] 2D training batch. Default: 8")
+    train.add_argument("--batch3d", type=int, default=None, help="[OPTIONAL] 3D training batch. Default: 2")
+    train.add_argument("--train-configs", nargs="+", default=None, metavar="CONFIG",
+                       choices=["fp32", "channels-last", "bf16", "bf16+channels-last"],
+                       help="[OPTIONAL] configurations to time. Default: fp32 channels-last, plus bf16 and "
+                       "bf16+channels-last when the CPU has AVX512-BF16 or AMX-BF16")
     sub.set_defaults(func=_cmd_efficiency)
     return sub

@@ -16,6 +16,9 @@ piece                          built on                                        c
 :class:`GradientClipping`      torch ``clip_grad_norm_`` on MONAI's            ``grad_clip_norm`` (0)
                                ``BACKWARD_COMPLETED`` event
 AMP                            MONAI trainer's ``amp`` flag (CUDA only)        ``amp`` (false)
+:class:`TrainingPrecision`,    CPU bf16 ``torch.autocast`` in the trainer's    ``cpu_bf16`` ("auto": on where
+:class:`PrecisionInferer`      inferer (:mod:`.cpu` detects native bf16),      :mod:`.cpu` finds native bf16),
+                               channels-last weights and batches               ``channels_last`` (false)
 :class:`ModelEMA`              ignite ``EMAHandler``                           ``ema_decay`` (0)
 gradient accumulation          MONAI trainer's ``accumulation_steps``;         ``accumulation_steps`` (1)
                                :func:`optimizer_steps_now` for the handlers
@@ -56,11 +59,13 @@ from monai_lite.engine.checkpoint import BestCheckpoint, EvaluatorBest, Training
 from monai_lite.engine.class_weights import read_class_weights_record, resolve_class_weights
 from monai_lite.engine.clipping import GradientClipping
 from monai_lite.engine.cpu_plan import CpuPlan, plan_cpu, plan_training_cpu, usable_cores
+from monai_lite.engine.cpu import CpuFeatures, cpu_features, has_native_bf16
 from monai_lite.engine.distributed import DistributedTraining
 from monai_lite.engine.ema import ModelEMA
 from monai_lite.engine.interrupt import StopRequest, TrainingInterrupted
 from monai_lite.engine.losses import WeightedDiceCELoss
 from monai_lite.engine.nonfinite import NonFiniteLossError, StopOnNonFiniteLoss
+from monai_lite.engine.precision import PrecisionInferer, TrainingPrecision
 from monai_lite.engine.preprocessing_record import PreprocessingRecord, read_preprocessing_record
 from monai_lite.engine.progress import ProgressBar
 from monai_lite.engine.progressive import ProgressiveResize
@@ -75,12 +80,14 @@ __all__ = [
     "AtomicDiskSaver",
     "BestCheckpoint",
     "CpuPlan",
+    "CpuFeatures",
     "DistributedTraining",
     "EpochSummary",
     "EvaluatorBest",
     "GradientClipping",
     "ModelEMA",
     "NonFiniteLossError",
+    "PrecisionInferer",
     "PreprocessingRecord",
     "ProgressBar",
     "ProgressiveResize",
@@ -93,12 +100,15 @@ __all__ = [
     "StopRequest",
     "TrainingCheckpoint",
     "TrainingInterrupted",
+    "TrainingPrecision",
     "WallClockBudget",
     "WeightedDiceCELoss",
     "atomic_path",
     "atomic_save",
     "atomic_write_text",
     "cosine_with_warmup",
+    "cpu_features",
+    "has_native_bf16",
     "optimizer_steps_now",
     "optimizer_steps_per_epoch",
     "plan_cpu",

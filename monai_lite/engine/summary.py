@@ -9,7 +9,9 @@ MONAI's ``StatsHandler`` writes several lines per epoch from the trainer and fro
 
 With EMA on, validation scores the averaged weights; early in a run they are still close to the random initial
 ones, so the line shows the decay while it ramps up. A best validation of 0 (nothing segmented yet) is saved, so
-the run has weights, but the line and the final message say so instead of calling it a best model.
+the run has weights, but the line and the final message say so instead of calling it a best model. The final message
+also names the CPU training precision and memory format when :class:`~monai_lite.engine.TrainingPrecision` chose
+them (its own line at the start of training says why).
 It records the mean loss in ``engine.state.epoch_loss`` for other handlers.
 """
 
@@ -143,6 +145,9 @@ class EpochSummary:
 
     def _on_completed(self, engine: Any) -> None:
         text = f"Training finished at epoch {engine.state.epoch}/{engine.state.max_epochs}"
+        precision = getattr(engine.state, "training_precision", None)  # set by monai_lite.engine.TrainingPrecision
+        if isinstance(precision, dict) and precision.get("device_type") == "cpu":
+            text += f" ({precision['precision']}, {precision['memory_format']})"
         ev = self.evaluator
         if ev is not None and getattr(ev.state, "best_metric_epoch", -1) > 0:
             best = _format(ev.state.best_metric)
