@@ -333,18 +333,19 @@ class _VerbParser(argparse.ArgumentParser):
 
 
 def _benchmark_kinds(sub: argparse.ArgumentParser) -> None:
-    """``monai-lite benchmark efficiency|accuracy``: each sub-verb's options live beside its code."""
-    from monai_lite.benchmark import accuracy, efficiency
+    """``monai-lite benchmark efficiency|accuracy|pipeline``: each sub-verb's options live beside its code."""
+    from monai_lite.benchmark import accuracy, efficiency, pipeline
 
     kinds = sub.add_subparsers(dest="benchmark", required=True, metavar="KIND")
     efficiency.add_parser(kinds)
     accuracy.add_parser(kinds)
+    pipeline.add_parser(kinds)
 
 
 def _add_benchmark(verbs) -> None:
     verbs.add_parser(
         "benchmark",
-        help="compare the networks with MONAI's: efficiency (size, MACs, latency) or accuracy",
+        help="compare the networks with MONAI's: efficiency (size, MACs, latency), accuracy, or whole-pipeline time per case",
         add_arguments=_benchmark_kinds,
     )
 
