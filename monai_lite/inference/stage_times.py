@@ -11,8 +11,10 @@ Stages, in pipeline order (:data:`STAGES`):
 - ``invert``: MONAI's ``Invertd`` back to the input's grid, and the ensemble's weighted mean;
 - ``write``: the label map (threshold or arg-max) and the files of :meth:`Predictor.write`.
 
-With several ensemble members, a member's ``read`` .. ``invert`` times add up into the case's. The recorder costs two
-``time.perf_counter`` calls and a dict update per stage, so it is always on; benchmarks read it after each run
+Each stage's process CPU time (``time.process_time``: every thread of the process, user and system) is recorded
+beside its wall time, under ``"cpu"``: on a machine shared with other jobs, wall time includes waiting for a core,
+CPU time does not. With several ensemble members, a member's ``read`` .. ``invert`` times add up into the case's.
+The recorder costs two clock reads and a dict update per stage, so it is always on; benchmarks read it after each run
 (``monai-lite benchmark pipeline``).
 
 Example::
@@ -44,8 +46,8 @@ class StageTimes:
             Defaults to 10000.
 
     Attributes:
-        cases: ``{"case": name, STAGE: seconds, ...}`` per case, oldest first; only stages that ran are present
-            (``write`` only under :meth:`Predictor.write`).
+        cases: ``{"case": name, STAGE: wall seconds, ..., "cpu": {STAGE: process CPU seconds, ...}}`` per case,
+            oldest first; only stages that ran are present (``write`` only under :meth:`Predictor.write`).
     """
 
     def __init__(self, keep: int = 10000) -> None:
@@ -53,7 +55,7 @@ class StageTimes:
 
     def start_case(self, name: str) -> None:
         """Open the record of a new case; later :meth:`stage` blocks add to it."""
-        self.cases.append({"case": str(name)})
+        self.cases.append({"case": str(name), "cpu": {}})
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -65,11 +67,12 @@ class StageTimes:
         if not self.cases:
             self.start_case("")
         record = self.cases[-1]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             record[name] = record.get(name, 0.0) + time.perf_counter() - started
+            record["cpu"][name] = record["cpu"].get(name, 0.0) + time.process_time() - cpu_started
 
     @property
     def last(self) -> dict | None:

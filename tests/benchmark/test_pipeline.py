@@ -65,6 +65,7 @@ def test_every_stage_of_every_case_is_timed(run: tuple[Path, dict]) -> None:
         assert row["error"] is None and len(row["cases"]) == 2, row
         for case in row["cases"]:
             assert set(case["stages_s"]) == set(STAGES) and all(v > 0 for v in case["stages_s"].values()), case
+            assert set(case["cpu_s"]) == set(STAGES) and sum(case["cpu_s"].values()) > 0, case
             # the stages lie inside the window write() times the case with (rounded to 1 ms), and cover most of it
             assert case["stage_sum_s"] <= case["total_s"] + 0.001
             assert case["stage_sum_s"] >= 0.5 * case["total_s"]
