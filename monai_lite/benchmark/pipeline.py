@@ -69,6 +69,8 @@ from monai_lite.inference.stage_times import STAGES
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "COLUMNS",
+    "CPU_COLUMNS",
     "DEFAULT_ENGINES",
     "DEFAULT_MODELS",
     "INPUT_KINDS",
@@ -230,15 +232,19 @@ def _median(values: Sequence[float]) -> float | None:
 
 
 def _summarise(cases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Median ms per stage, of the case total and of its process CPU time; the network's share of the totals."""
+    """Median ms per stage (wall and CPU), of the case total and of its CPU time; the network's shares."""
     summary: dict[str, Any] = {
         f"{stage}_ms": _ms(_median([c["stages_s"][stage] for c in cases if stage in c["stages_s"]])) for stage in STAGES
     }
     summary["total_ms"] = _ms(_median([c["total_s"] for c in cases]))
     summary["cpu_ms"] = _ms(_median([sum(c["cpu_s"].values()) for c in cases]))
+    summary.update({f"{stage}_cpu_ms": _ms(_median([c["cpu_s"][stage] for c in cases if stage in c["cpu_s"]]))
+                    for stage in STAGES})
     total = sum(c["total_s"] for c in cases)
     network = sum(c["stages_s"].get("network", 0.0) for c in cases)
     summary["network_share"] = network / total if total > 0 else None
+    cpu = sum(sum(c["cpu_s"].values()) for c in cases)
+    summary["network_cpu_share"] = sum(c["cpu_s"].get("network", 0.0) for c in cases) / cpu if cpu > 0 else None
     return summary
 
 
@@ -544,6 +550,10 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
 
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.0f} %"
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "/").replace("\n", " ")
 
@@ -557,9 +567,19 @@ COLUMNS = {
     **{f"{s} (ms)": (lambda r, s=s: _fmt(r.get(f"{s}_ms"))) for s in STAGES},
     "total (ms)": lambda r: _fmt(r.get("total_ms")),
     "CPU (ms)": lambda r: _fmt(r.get("cpu_ms")),
-    "network share": lambda r: "" if r.get("network_share") is None else f"{100 * r['network_share']:.0f} %",
+    "network share": lambda r: _share(r.get("network_share")),
     "peak RSS (MiB)": lambda r: _fmt(measure.mib(r.get("peak_rss_bytes")), 0),
     "notes": lambda r: _cell(r["error"] or ""),
+}
+
+
+#: Columns of the second table of an input kind: the process CPU time of each stage.
+CPU_COLUMNS = {
+    "model": COLUMNS["model"],
+    "engine": COLUMNS["engine"],
+    **{f"{s} CPU (ms)": (lambda r, s=s: _fmt(r.get(f"{s}_cpu_ms"))) for s in STAGES},
+    "CPU (ms)": COLUMNS["CPU (ms)"],
+    "network share of CPU": lambda r: _share(r.get("network_cpu_share")),
 }
 
 
@@ -602,6 +622,12 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines.append("| " + " | ".join(COLUMNS) + " |")
         lines.append("|" + "|".join("---" for _ in COLUMNS) + "|")
         lines += ["| " + " | ".join(COLUMNS[c](r) for c in COLUMNS) + " |" for r in rows]
+        timed = [r for r in rows if r["cases"]]
+        if timed:
+            lines += ["", "Process CPU time per stage (medians over the cases):", ""]
+            lines.append("| " + " | ".join(CPU_COLUMNS) + " |")
+            lines.append("|" + "|".join("---" for _ in CPU_COLUMNS) + "|")
+            lines += ["| " + " | ".join(CPU_COLUMNS[c](r) for c in CPU_COLUMNS) + " |" for r in timed]
     if report.get("startup"):
         lines += ["", f"## Start-up: CT DICOM series to NIfTI in a fresh process (target < {STARTUP_TARGET_S:g} s)",
                   "", f"`python {report['startup'][0].get('command', '')}` with OMP_NUM_THREADS={s['threads']}; "

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monai_lite.benchmark.pipeline import COLUMNS, INPUT_KINDS, measure_startup, run_pipeline
+from monai_lite.benchmark.pipeline import COLUMNS, CPU_COLUMNS, INPUT_KINDS, measure_startup, run_pipeline
 from monai_lite.cli import main
 from monai_lite.data.synthetic import make_ct_case, make_lesion_case, make_volume_case
 from monai_lite.inference.stage_times import STAGES
@@ -91,6 +91,9 @@ def test_json_and_markdown_agree(run: tuple[Path, dict]) -> None:
     assert report["settings"]["threads"] == 1 and report["machine"]["cpu_model"] in text
     for row in report["runs"]:
         line = "| " + " | ".join(COLUMNS[c](row) for c in COLUMNS) + " |"
+        assert line in text, line
+    for row in _torch_rows(report):
+        line = "| " + " | ".join(CPU_COLUMNS[c](row) for c in CPU_COLUMNS) + " |"
         assert line in text, line
     for row in _torch_rows(report):  # the medians in the table are those of the raw per-case times
         network = sorted(c["stages_s"]["network"] for c in row["cases"])
