@@ -191,16 +191,23 @@ def _bundle_facts(bundle: str) -> dict[str, Any]:
     }
 
 
-def _network_choice(facts: Mapping[str, Any], model: str) -> tuple[dict | None, str]:
-    """The ``network_def`` override for ``model`` in a bundle (None: the bundle's own network) and its description.
+def _is_bundle_network(facts: Mapping[str, Any], model: str) -> bool:
+    """Whether zoo ``model`` is the bundle's own network class at its defaults."""
+    entry = get_model(model)
+    return entry.target == facts["target"] and not entry.kwargs
+
+
+def _network_choice(facts: Mapping[str, Any], model: str | None) -> tuple[dict | None, str]:
+    """The ``network_def`` override for zoo ``model`` in a bundle (None: the bundle's own network, also for
+    ``model=None``) and its description.
 
     Raises:
         ValueError: an unknown model, or one not built in the bundle's dimension.
     """
+    if model is None or _is_bundle_network(facts, model):
+        return None, f"bundle's own {facts['target'].rpartition('.')[2]}"
     entry = get_model(model)
     short = entry.target.rpartition(".")[2]
-    if entry.target == facts["target"] and not entry.kwargs:
-        return None, f"bundle's own {short}"
     network_def = entry.network_def(facts["spatial_dims"], facts["in_channels"], facts["out_channels"],
                                     facts["image_size"])
     return network_def, f"{short} swapped in ({entry.description})"
@@ -497,15 +504,17 @@ def run_pipeline(
     jobs = [(k, m, e) for k in kinds for m in models for e in engines]
     checkpoints: dict[tuple[str, str], tuple[Path, str, dict | None, str]] = {}
 
-    def checkpoint(kind: str, model: str) -> tuple[Path, str, dict | None, str]:
-        """Weights, their description, the network override and its description, made once per (kind, model)."""
+    def checkpoint(kind: str, model: str | None) -> tuple[Path, str, dict | None, str]:
+        """Weights, their description, the network override and its description, made once per (kind, model);
+        ``model=None`` is the bundle's own network."""
         if (kind, model) not in checkpoints:
             bundle = INPUT_KINDS[kind].bundle
             network_def, network = _network_choice(_bundle_facts(bundle), model)
             if network_def is None and kind in weights_given:
                 path, what = weights_given[kind], f"checkpoint {weights_given[kind]}"
             else:
-                path = _random_checkpoint(bundle, network_def, out / "weights" / f"{bundle}--{model}.pt", seed)
+                name = f"{bundle}--{model or 'own'}.pt"
+                path = _random_checkpoint(bundle, network_def, out / "weights" / name, seed)
                 what = f"{RANDOM_WEIGHTS}, seed {seed}"
             checkpoints[(kind, model)] = (path, what, network_def, network)
         return checkpoints[(kind, model)]
@@ -529,12 +538,14 @@ def run_pipeline(
             save()
         if "ct" in kinds and startup_runs:
             bundle = INPUT_KINDS["ct"].bundle
-            own = next(m for m in [*models, "medlitenet"] if _network_choice(_bundle_facts(bundle), m)[0] is None)
-            path, what, _, _ = checkpoint("ct", own)
+            facts = _bundle_facts(bundle)
+            # the bundle's own network, with the weights of its row when it had one
+            own = next((m for m in models if _is_bundle_network(facts, m)), None)
+            path, what, _, network = checkpoint("ct", own)
             for engine in tqdm(list(engines), desc="start-up", unit="engine", disable=not progress):
                 row = measure_startup(chosen["ct"][0], bundle, path, engine, out / "startup" / engine, threads,
                                       startup_runs)
-                row.update(model=own, weights=what)
+                row.update(model=own or network, weights=what)
                 report["startup"].append(row)
                 save()
     finally:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monai_lite.benchmark.pipeline import COLUMNS, CPU_COLUMNS, INPUT_KINDS, measure_startup, run_pipeline
+from monai_lite.benchmark.pipeline import COLUMNS, CPU_COLUMNS, INPUT_KINDS, run_pipeline
 from monai_lite.cli import main
 from monai_lite.data.synthetic import make_ct_case, make_lesion_case, make_volume_case
 from monai_lite.inference.stage_times import STAGES
@@ -44,11 +44,16 @@ def _data_folder(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    data = _data_folder(tmp_path_factory.mktemp("pipeline-data"))
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _data_folder(tmp_path_factory.mktemp("pipeline-data"))
+
+
+@pytest.fixture(scope="module")
+def run(data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("pipeline") / "report"
     argv = ["benchmark", "pipeline", "-o", str(out), "--data-dir", str(data), "--cases", "2", "--models", "medlitenet",
-            "--engines", "torch", BAD_ENGINE, "--threads", "1", "--startup-runs", "0", "--no-progress"]
+            "--engines", "torch", BAD_ENGINE, "--threads", "1", "--warmup", "0", "--startup-runs", "0",
+            "--no-progress"]
     assert main(argv) == 0
     return out, json.loads((out / "pipeline.json").read_text())
 
@@ -110,11 +115,17 @@ def test_failing_engine_is_a_row_with_its_reason(run: tuple[Path, dict]) -> None
     assert f"| {BAD_ENGINE} | 0 |" in (out / "pipeline.md").read_text()
 
 
-def test_failed_startup_child_is_reported(tmp_path: Path) -> None:
-    # An engine flag the command does not know ends the child at argument parsing, before torch is imported.
-    row = measure_startup(tmp_path, "medlitenet_ct", tmp_path / "model.pt", BAD_ENGINE, tmp_path / "startup", 1, 2)
+def test_failed_startup_child_is_reported(data: Path, tmp_path: Path) -> None:
+    # An engine the command does not know ends each child at argument parsing, before torch is imported. SegResNet
+    # alone is compared, so the start-up runs get weights of the CT bundle's own network made for them.
+    report = run_pipeline(tmp_path / "out", inputs=["ct"], data_dir=data, cases=1, models=["segresnet"],
+                          engines=[BAD_ENGINE], startup_runs=2, threads=1, progress=False)
+    (row,) = report["startup"]
     assert len(row["runs"]) == 1 and row["runs"][0]["returncode"] == 2 and row["median_s"] is None
     assert row["error"].startswith("exit status 2: ") and "--engine" in row["error"]
+    assert row["model"] == "bundle's own MedLiteNet" and row["weights"].startswith("random weights")
+    assert (tmp_path / "out" / "weights" / "medlitenet_ct--own.pt").is_file()
+    assert "exit status 2" in (tmp_path / "out" / "pipeline.md").read_text()
 
 
 def test_missing_data_folder_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
