@@ -223,6 +223,7 @@ def _add_infer(verbs) -> None:
     sub.add_argument("--blend", choices=("gaussian", "constant"), default="gaussian", help="[OPTIONAL] sliding-window blending. Default: gaussian")
     sub.add_argument("--sw-batch-size", dest="sw_batch_size", type=int, default=4, help="[OPTIONAL] windows or slices per network call. Default: 4")
     sub.add_argument("--device", default="auto", help="[OPTIONAL] auto, cpu, cuda (cuda:N) or mps. Default: auto")
+    sub.add_argument("--engine", choices=("torch", "onnxruntime", "auto"), default="torch", help="[OPTIONAL] what runs the network: torch, onnxruntime (CPU; exported to ONNX once per checkpoint and input size, checked against torch, cached beside the weights; needs the export extra) or auto (onnxruntime where it is installed and measured faster). Default: torch")
     sub.add_argument("--series-uid", dest="series_uid", default=None, help="[OPTIONAL] SeriesInstanceUID to read from DICOM folders holding several series")
     sub.add_argument("--dicom-seg", dest="dicom_seg", choices=("auto", "yes", "no"), default="auto", help="[OPTIONAL] DICOM SEG output for DICOM input (needs the dicom-seg extra). Default: auto")
     sub.add_argument("--no-overlay", dest="overlay", action="store_false", help="[OPTIONAL] skip the RGB overlays of 2D pictures")
@@ -275,6 +276,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         ckpt_path=args.ckpt_path,
         dice=args.dice,
         device=args.device,
+        engine=args.engine,
         tta=args.tta,
         threshold=args.threshold,
         overlap=args.overlap,

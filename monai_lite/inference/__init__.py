@@ -9,6 +9,8 @@ module                            job
 :mod:`.predictor`                 :class:`Predictor`, :func:`load_bundle`, :func:`run_inference`
 :mod:`.tta`                       the six-fold test-time augmentation
 :mod:`.ensemble`                  Dice-weighted ensembles (weights from ``models/last.pt``)
+:mod:`.onnx_engine`               ``--engine torch|onnxruntime|auto``: the network run by ONNX Runtime
+:mod:`.onnx_cache`                verified ONNX exports, one per checkpoint and input size, cached
 :mod:`.writers`                   NIfTI, PNG mask, overlay and DICOM SEG output, atomically
 :mod:`.runlog`                    ``inference_log.json``
 ================================  =====================================================================

@@ -76,6 +76,8 @@ class BundleModel:
         label_names: ``{label value: name}`` from the bundle metadata's output ``channel_def``.
         dice: the validation Dice used to weight this model in an ensemble (``None`` if unknown).
         preset: the name of the transform preset in ``preprocessing`` (``None`` when not from a bundle).
+        engine: what runs ``network``: ``"torch"``, or ``"onnxruntime"``/``"auto"`` when ``network`` is an
+            :class:`~monai_lite.inference.onnx_engine.OnnxRuntimeNetwork` (see :mod:`.onnx_engine`).
     """
 
     name: str
@@ -92,6 +94,7 @@ class BundleModel:
     label_names: dict[int, str] = field(default_factory=dict)
     dice: float | None = None
     preset: str | None = None
+    engine: str = "torch"
 
     def __post_init__(self) -> None:
         # LoadImaged steps run separately (a DICOM series or an array is handed to them through a runtime reader);
@@ -163,6 +166,7 @@ def load_bundle_model(
     device: str | torch.device = "auto",
     overrides: Mapping[str, Any] | None = None,
     prepare: bool = True,
+    engine: str = "torch",
 ) -> BundleModel:
     """Build a bundle's network from its ``configs/inference.json``, load its weights, and parse its preprocessing.
 
@@ -178,12 +182,16 @@ def load_bundle_model(
         prepare: run the network through :func:`~monai_lite.networks.inference_prep.prepare_for_inference`
             (BatchNorm folded into the convolutions, in-place block activations, channels-last weights: the same
             outputs up to rounding, about 1.5x faster for MedLiteNet on CPU). Defaults to True.
+        engine: ``"torch"``, ``"onnxruntime"`` or ``"auto"`` (see :mod:`~monai_lite.inference.onnx_engine`): the
+            two others export the network to ONNX once per checkpoint and input size, check the export against
+            the PyTorch network, and cache it beside the weights. Defaults to "torch".
 
     Returns:
         The :class:`BundleModel`.
 
     Raises:
-        ValueError: an unknown bundle, a checkpoint that does not fit the network, or a bad device.
+        ValueError: an unknown bundle, a checkpoint that does not fit the network, a bad device or engine, or an
+            ONNX export refused by its parity check (engine ``"onnxruntime"``).
         FileNotFoundError: ``no trained weights at .../models/model.pt`` when the weights are missing.
 
     Example::
@@ -193,9 +201,11 @@ def load_bundle_model(
     from monai.bundle import ConfigParser
 
     from monai_lite.bundle.paths import require_checkpoint
+    from monai_lite.inference.onnx_engine import check_engine
     from monai_lite.networks.inference_prep import prepare_for_inference
     from monai_lite.bundle.runner import resolve_bundle
 
+    engine = check_engine(engine)
     root = resolve_bundle(bundle)
     parser = ConfigParser()
     parser.read_config(str(root / "configs" / "inference.json"))
@@ -219,18 +229,32 @@ def load_bundle_model(
     network = network.to(torch_device)
     if prepare:
         network = prepare_for_inference(network)
+    spatial_dims = int(parser.get_parsed_content("network_def#spatial_dims"))
+    in_channels = int(parser.get_parsed_content("network_def#in_channels"))
+    roi_size = tuple(int(s) for s in parser.get_parsed_content("image_size"))
+    reads_pictures = _preset_reads_pictures(preset)
+    if engine != "torch":
+        from monai_lite.inference.onnx_engine import engine_network
+
+        # 3D bundles see their sliding-window size, picture presets resize to image_size: decided now, so a refused
+        # export is reported before any image is read. A 2D bundle on volumes sees each volume's slice size.
+        shapes = [roi_size] if spatial_dims == 3 or reads_pictures else []
+        network = engine_network(network, engine, in_channels, weights if load_pretrain else None, torch_device,
+                                 shapes)
+        engine = getattr(network, "engine", "torch")
     return BundleModel(
         name=root.name,
         network=network,
         preprocessing=list(parser.get_parsed_content("preprocessing#transforms")),
-        spatial_dims=int(parser.get_parsed_content("network_def#spatial_dims")),
-        in_channels=int(parser.get_parsed_content("network_def#in_channels")),
+        spatial_dims=spatial_dims,
+        in_channels=in_channels,
         out_channels=out_channels,
-        roi_size=tuple(int(s) for s in parser.get_parsed_content("image_size")),
-        reads_pictures=_preset_reads_pictures(preset),
+        roi_size=roi_size,
+        reads_pictures=reads_pictures,
         threshold=float(parser.get_parsed_content("threshold")),
         bundle=root,
         ckpt_path=weights.resolve() if load_pretrain else None,
         label_names=_label_names(root, out_channels),
         preset=str(preset),
+        engine=engine,
     )

@@ -32,6 +32,7 @@ from monai_lite.errors import InputFileError, user_error
 from monai_lite.inference.ensemble import ensemble_weights, pair_members, read_validation_dice, sha256_of, weighted_mean
 from monai_lite.inference.inputs import Case, PreloadedReader, array_case, check_output_dir, find_cases
 from monai_lite.inference.model import BundleModel, load_bundle_model
+from monai_lite.inference.onnx_engine import engine_record
 from monai_lite.inference.stage_times import StageTimes
 from monai_lite.inference.tta import predict_with_tta, tta_transforms
 
@@ -452,12 +453,17 @@ class Predictor:
                 "spatial_dims": model.spatial_dims,
                 "preset": model.preset,
                 "image_size": list(model.roi_size),
+                "engine": model.engine,
             })
+            onnx = engine_record(model.network)
+            if onnx is not None:  # per input size: what runs it, the export file, its parity, under auto its speed
+                rows[-1]["engine_inputs"] = onnx["inputs"]
         return rows
 
     def options(self) -> dict:
         """The options of this predictor, for the log."""
         data_dims = 3 if any(not m.reads_pictures for m in self.models) else 2
+        engines = sorted({m.engine for m in self.models})
         return {
             "tta": self.tta,
             "tta_transforms": [t.name for t in tta_transforms(data_dims)] if self.tta else [],
@@ -469,6 +475,7 @@ class Predictor:
             "dicom_seg": self.dicom_seg,
             "overlay": self.overlay,
             "nan_policy": self.nan_policy,
+            "engine": engines[0] if len(engines) == 1 else engines,
         }
 
     def write(self, inputs: str | Path | Sequence[str | Path], output_dir: str | Path, progress: bool = True) -> dict:
@@ -560,6 +567,7 @@ def load_bundle(
     dice: Sequence[float] | None = None,
     device: str = "auto",
     overrides: Mapping[str, Any] | None = None,
+    engine: str = "torch",
     **options: Any,
 ) -> Predictor:
     """A :class:`Predictor` for a trained bundle, or an ensemble of bundles or checkpoints.
@@ -573,6 +581,8 @@ def load_bundle(
             None.
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` (``"cuda:N"``) or ``"mps"``. Defaults to "auto".
         overrides: bundle config ids to replace (as ``--set``), applied to every bundle. Defaults to None.
+        engine: ``"torch"``, ``"onnxruntime"`` (CPU, the ``export`` extra) or ``"auto"`` (ONNX Runtime where it
+            is faster for the model): see :mod:`monai_lite.inference.onnx_engine`. Defaults to "torch".
         options: the keyword options of :class:`Predictor`: ``tta`` (False), ``threshold`` (the bundle's, 0.5),
             ``overlap`` (0.25), ``blend`` ("gaussian"), ``sw_batch_size`` (4), ``series_uid``, ``dicom_seg``
             ("auto"), ``overlay`` (True), ``nan_policy`` ("refuse").
@@ -582,7 +592,8 @@ def load_bundle(
 
     Raises:
         FileNotFoundError: ``no trained weights at .../models/model.pt``.
-        ValueError: unknown bundle, unpairable bundles/checkpoints, wrong number of Dice values, bad options.
+        ValueError: unknown bundle, unpairable bundles/checkpoints, wrong number of Dice values, bad options, an
+            ONNX export refused by its parity check (``engine="onnxruntime"``).
 
     Example::
 
@@ -590,6 +601,7 @@ def load_bundle(
         predictor = monai_lite.load_bundle("bundles/medlitenet", device="cpu", tta=True)
         mask = predictor("photo.png")
         ensemble = monai_lite.load_bundle(["bundles/a", "bundles/b"], dice=[0.81, 0.86])
+        fast = monai_lite.load_bundle("bundles/medlitenet", device="cpu", engine="onnxruntime")
     """
     bundles = [bundle] if isinstance(bundle, (str, Path)) else list(bundle)
     ckpts = [ckpt_path] if isinstance(ckpt_path, (str, Path)) else list(ckpt_path or [])
@@ -598,7 +610,7 @@ def load_bundle(
         raise ValueError(f"got {len(dice)} Dice values for {len(members)} ensemble members.")
     models = []
     for index, (name, ckpt) in enumerate(members):
-        model = load_bundle_model(name, ckpt, device=device, overrides=overrides)
+        model = load_bundle_model(name, ckpt, device=device, overrides=overrides, engine=engine)
         if dice is not None:
             model.dice = float(dice[index])
         elif len(members) > 1 and model.ckpt_path is not None:

@@ -7,7 +7,8 @@ own, so that a benchmark can treat every model alike):
 
 - :func:`fold_batch_norms`: a ``BatchNorm`` right after a convolution becomes part of the convolution's weights and
   bias (``torch.nn.utils.fusion.fuse_conv_bn_eval``), which removes one full pass over the activations per layer.
-  ONNX Runtime does the same when it loads a graph.
+  ONNX Runtime does the same when it loads a graph, but not after LightAWNet's dynamic convolutions, whose kernel
+  is computed per sample: those are folded into the kernel bank (:meth:`DynamicConv.fold_batch_norm`).
 - :func:`inplace_activations`: the activation of a MONAI ``Convolution`` (conv -> norm -> dropout -> act) is told
   to work in place. Its input is always a tensor that the block has just created (the convolution's or the norm's
   output), so nothing else reads it; in place saves an allocation of the size of the activations, which on CPU
@@ -43,6 +44,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from monai_lite.networks.blocks.dynamic import DynamicConv
+
 __all__ = ["InferencePrep", "channels_last_weights", "fold_batch_norms", "inplace_activations", "prepare_for_inference"]
 
 
@@ -60,16 +63,22 @@ class InferencePrep:
 
 
 def _foldable(conv: nn.Module, norm: nn.Module) -> bool:
+    return isinstance(conv, (_ConvNd, DynamicConv)) and _norm_with_stats(norm, conv.out_channels)
+
+
+def _norm_with_stats(norm: nn.Module, channels: int) -> bool:
     return (
-        isinstance(conv, _ConvNd)
-        and isinstance(norm, _BatchNorm)
+        isinstance(norm, _BatchNorm)
         and norm.track_running_stats
         and norm.running_mean is not None
-        and norm.num_features == conv.out_channels
+        and norm.num_features == channels
     )
 
 
-def _fold(conv: _ConvNd, norm: _BatchNorm) -> _ConvNd:
+def _fold(conv: nn.Module, norm: _BatchNorm) -> nn.Module:
+    if isinstance(conv, DynamicConv):
+        conv.fold_batch_norm(norm)
+        return conv
     return fuse_conv_bn_eval(conv, norm, transpose=isinstance(conv, _ConvTransposeNd))
 
 

@@ -16,7 +16,7 @@ import torch.nn as nn
 from monai_lite.inference import BundleModel
 from monai_lite.transforms import load_preset
 
-__all__ = ["builders", "Pointwise", "Constant", "dummy_model", "asymmetric_picture"]
+__all__ = ["builders", "Pointwise", "Constant", "TinySegNet", "dummy_model", "asymmetric_picture"]
 
 
 def _data_builders() -> ModuleType:
@@ -66,6 +66,39 @@ class Constant(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.full((x.shape[0], 1, *x.shape[2:]), self.logit, dtype=torch.float32)
+
+
+class TinySegNet(nn.Module):
+    """A two-level encoder-decoder small enough to export to ONNX in a second, built like the real networks: the
+    input is padded up to the total stride (4) and the logits cropped back, so an export bakes in the padding of its
+    input size as theirs does.
+
+    Args:
+        spatial_dims: 2 or 3.
+        in_channels: input channels. Defaults to 1.
+        out_channels: output channels. Defaults to 1.
+        seed: seed of the random initial weights (different seeds: different ensemble members). Defaults to 0.
+    """
+
+    def __init__(self, spatial_dims: int, in_channels: int = 1, out_channels: int = 1, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
+        self.spatial_dims = spatial_dims
+        self.stem = conv(in_channels, 6, 3, padding=1)
+        self.down = conv(6, 8, 3, stride=2, padding=1)
+        self.bottom = conv(8, 8, 3, stride=2, padding=1)
+        self.head = conv(6 + 8, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from monai_lite.networks.blocks.pad_crop import crop_to_size, pad_to_multiple
+
+        x, size = pad_to_multiple(x, 4)
+        skip = torch.relu(self.stem(x))
+        deep = torch.relu(self.bottom(torch.relu(self.down(skip))))
+        mode = "bilinear" if self.spatial_dims == 2 else "trilinear"
+        deep = nn.functional.interpolate(deep, size=skip.shape[2:], mode=mode, align_corners=False)
+        return crop_to_size(self.head(torch.cat([skip, deep], dim=1)), size)
 
 
 def dummy_model(network: nn.Module, preset: str, spatial_dims: int, roi_size=(16, 16, 8), out_channels: int = 1,

@@ -4,7 +4,7 @@
 Proves: for every monai-lite network in 2D and 3D (and two MONAI networks the benchmark prepares the same way), the
 prepared network's output equals the original's to float rounding, with non-trivial BatchNorm statistics so that
 a wrong fold would show; each rewrite does what it says (BatchNorm replaced by Identity inside MONAI Convolution
-blocks and plain Sequentials; in-place only for activations inside Convolution blocks; channels-last strides that
+blocks and plain Sequentials, and after LightAWNet's dynamic convolutions for any per-sample routing; in-place only for activations inside Convolution blocks; channels-last strides that
 survive load_state_dict); and the bundle loader prepares by default and can be told not to.
 """
 
@@ -19,6 +19,7 @@ from monai.networks.blocks import Convolution
 from monai.networks.nets import AttentionUnet, SegResNet
 
 from monai_lite.networks import LACNet, LightAWNet, MedLiteNet, MSAUNet, prepare_for_inference
+from monai_lite.networks.blocks import dynamic_conv_norm
 from monai_lite.networks.inference_prep import channels_last_weights, fold_batch_norms, inplace_activations
 
 NETWORKS = {
@@ -66,8 +67,8 @@ def test_prepared_network_computes_the_same(name, spatial_dims):
     assert counts.folded_batch_norms > 0 and counts.inplace_activations > 0 and counts.channels_last_convs > 0
     assert not prepared.training
     remaining = [m for m in prepared.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    # LightAWNet's dynamic convolutions mix kernels per sample, so their norms cannot be folded; the others can
-    assert len(remaining) == 0 or name == "lightawnet"
+    # every batch norm follows a convolution, LightAWNet's per-sample dynamic ones included
+    assert remaining == []
 
 
 @pytest.mark.parametrize(
@@ -100,6 +101,23 @@ def test_fold_in_monai_convolution_and_plain_sequential():
         assert torch.allclose(model(x), expected, atol=1e-5)
     assert isinstance(model[0].adn.N, nn.Identity) and isinstance(model[2], nn.Identity)
     assert isinstance(model[4], nn.InstanceNorm2d)
+
+
+@pytest.mark.parametrize("spatial_dims", [2, 3])
+def test_dynamic_conv_folds_its_norm_for_any_routing(spatial_dims):
+    """Samples of one batch get different mixed kernels; the folded bank must match the norm for each of them."""
+    torch.manual_seed(0)
+    block = _randomise_norms(dynamic_conv_norm(spatial_dims, 6, 5, num_kernels=4))
+    assert "conv.bias" not in block.state_dict()  # checkpoints keep the release's keys
+    x = torch.randn((3, 6) + (9,) * spatial_dims)
+    with torch.no_grad():
+        routing = block.conv.kernel_weights(x)
+        expected = block(x)
+        assert fold_batch_norms(block) == 1
+        actual = block(x)
+    assert not torch.allclose(routing[0], routing[1])  # per-sample mixes really differ
+    assert isinstance(block.norm, nn.Identity) and block.conv.bias is not None
+    assert torch.allclose(actual, expected, rtol=1e-5, atol=1e-5 * float(expected.abs().max()))
 
 
 def test_batch_norm_without_running_stats_is_not_folded():

@@ -93,6 +93,9 @@ class DynamicConv(nn.Module):
         self.routing = nn.Linear(in_channels, num_kernels)
         shape = [num_kernels, out_channels, in_channels // groups] + [kernel_size] * spatial_dims
         self.weight = nn.Parameter(torch.randn(shape))
+        # No bias, as in the release; a static one appears only when a following batch norm is folded in
+        # (fold_batch_norm), so checkpoints keep the release's state_dict keys.
+        self.register_parameter("bias", None)
 
     def kernel_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-sample routing weights ``(B, num_kernels)``, each in (0, 1), for ``x`` ``(B, C, *spatial)``."""
@@ -105,13 +108,47 @@ class DynamicConv(nn.Module):
         weight = weight.reshape([b * self.out_channels] + list(self.weight.shape[2:]))
         x = _batch_into_channels(fast_conv_layout(x))
         groups = b * self.groups
+        bias = None if self.bias is None else self.bias.repeat(b)  # one copy per sample of the folded batch
         if self.spatial_dims == 1:
-            y = F.conv1d(x, weight, None, self.stride, self.padding, self.dilation, groups)
+            y = F.conv1d(x, weight, bias, self.stride, self.padding, self.dilation, groups)
         elif self.spatial_dims == 2:
-            y = F.conv2d(x, weight, None, self.stride, self.padding, self.dilation, groups)
+            y = F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, groups)
         else:
-            y = F.conv3d(x, weight, None, self.stride, self.padding, self.dilation, groups)
+            y = F.conv3d(x, weight, bias, self.stride, self.padding, self.dilation, groups)
         return _channels_into_batch(y, b)
+
+    @torch.no_grad()
+    def fold_batch_norm(self, norm: nn.modules.batchnorm._BatchNorm) -> None:
+        """Fold an eval-mode batch norm that follows this convolution into it (inference only), in place.
+
+        The norm is a per-channel affine map ``y -> s * y + t`` with ``s = gamma / sqrt(var + eps)`` and
+        ``t = beta - mean * s``. Because the mixed kernel is linear in the bank, ``s * (sum_k r_k W_k) * x =
+        (sum_k r_k (s W_k)) * x``: scaling every kernel of the bank by ``s`` folds the scale whatever the routing
+        weights are (they need not sum to 1, sigmoid routing does not), and ``t`` becomes a static bias. The
+        routing sees the input, not the kernels, so it is unchanged.
+
+        Args:
+            norm: the batch norm (running statistics tracked, ``num_features == out_channels``).
+
+        Raises:
+            ValueError: when the norm does not track running statistics or has another number of channels.
+        """
+        if not norm.track_running_stats or norm.running_mean is None or norm.num_features != self.out_channels:
+            raise ValueError(
+                f"cannot fold a batch norm of {norm.num_features} channels without running statistics into a "
+                f"DynamicConv of {self.out_channels} output channels."
+            )
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        if norm.weight is not None:
+            scale = scale * norm.weight
+        shift = -norm.running_mean * scale
+        if norm.bias is not None:
+            shift = shift + norm.bias
+        if self.bias is not None:
+            shift = shift + self.bias * scale
+        view = [1, -1] + [1] * (self.weight.dim() - 2)
+        self.weight.copy_(self.weight * scale.view(view))
+        self.bias = nn.Parameter(shift.detach().clone())
 
 
 def _channels_last_3d(x: torch.Tensor) -> bool:
@@ -153,8 +190,8 @@ def dynamic_conv_norm(
     """LightAWNet's "weight" convolution: ``Sequential(conv, norm)``, a :class:`DynamicConv` then a batch norm.
 
     ``num_kernels == 0`` gives the static counterpart, a plain ``kernel_size`` convolution without bias of the same
-    shape (the dynamic-convolution ablation); :func:`~monai_lite.networks.prepare_for_inference` can fold its batch
-    norm, not the dynamic one's (the dynamic kernel is only known per sample). No activation, as in the release.
+    shape (the dynamic-convolution ablation). :func:`~monai_lite.networks.prepare_for_inference` folds the batch norm
+    of either form (the dynamic one through :meth:`DynamicConv.fold_batch_norm`). No activation, as in the release.
 
     Args:
         spatial_dims: number of spatial dimensions, 1, 2 or 3.
