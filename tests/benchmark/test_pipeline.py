@@ -3,9 +3,9 @@
 pictures, two NIfTI volumes, one 16-slice DICOM series): for every input kind each timed case has all five stage
 times (> 0) that fit inside the case's measured total and cover most of it, its prediction files are written,
 pipeline.json and pipeline.md exist and hold the same numbers, an engine that cannot load becomes a row with its
-reason, a start-up child that fails is reported with its exit status, and a data folder without the inputs gives a
-one-line error naming the missing folder. No timing is asserted; one real-data test runs two Kvasir pictures and
-the CT series with a start-up run."""
+reason, a start-up child that fails is reported with its exit status, a start-up child's peak memory is its own (not
+the benchmark process's), and a data folder without the inputs gives a one-line error naming the missing folder. No
+timing is asserted; one real-data test runs two Kvasir pictures and the CT series with a start-up run."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monai_lite.benchmark.pipeline import COLUMNS, CPU_COLUMNS, INPUT_KINDS, run_pipeline
+from monai_lite.benchmark.pipeline import COLUMNS, CPU_COLUMNS, INPUT_KINDS, _run_child, run_pipeline
 from monai_lite.cli import main
 from monai_lite.data.synthetic import make_ct_case, make_lesion_case, make_volume_case
 from monai_lite.inference.stage_times import STAGES
@@ -126,6 +126,14 @@ def test_failed_startup_child_is_reported(data: Path, tmp_path: Path) -> None:
     assert row["model"] == "bundle's own MedLiteNet" and row["weights"].startswith("random weights")
     assert (tmp_path / "out" / "weights" / "medlitenet_ct--own.pt").is_file()
     assert "exit status 2" in (tmp_path / "out" / "pipeline.md").read_text()
+
+
+def test_startup_child_peak_is_its_own(tmp_path: Path) -> None:
+    # This test process holds hundreds of MiB (torch, MONAI); a child that writes 200 MiB must report about 200 MiB.
+    command = [sys.executable, "-c", "import time; block = b'x' * (200 << 20); time.sleep(0.3)"]
+    wall, code, peak, cpu = _run_child(command, {}, tmp_path / "child.log")
+    assert code == 0 and wall > 0.3 and cpu is not None
+    assert 200 * 2**20 <= peak < 260 * 2**20, peak / 2**20
 
 
 def test_missing_data_folder_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
