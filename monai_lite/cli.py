@@ -335,19 +335,21 @@ class _VerbParser(argparse.ArgumentParser):
 
 
 def _benchmark_kinds(sub: argparse.ArgumentParser) -> None:
-    """``monai-lite benchmark efficiency|accuracy|report``: each sub-verb's options live beside its code."""
-    from monai_lite.benchmark import accuracy, efficiency, results
+    """``monai-lite benchmark efficiency|accuracy|pipeline|report``: each sub-verb's options live beside its code."""
+    from monai_lite.benchmark import accuracy, efficiency, pipeline, results
 
     kinds = sub.add_subparsers(dest="benchmark", required=True, metavar="KIND")
     efficiency.add_parser(kinds)
     accuracy.add_parser(kinds)
     results.add_parser(kinds)
+    pipeline.add_parser(kinds)
 
 
 def _add_benchmark(verbs) -> None:
     verbs.add_parser(
         "benchmark",
-        help="compare the networks with MONAI's: efficiency (size, MACs, latency) or accuracy; report: a results page",
+        help="compare the networks with MONAI's: efficiency (size, MACs, latency), accuracy, or whole-pipeline time "
+        "per case; report: a results page",
         add_arguments=_benchmark_kinds,
     )
 

@@ -33,6 +33,7 @@ from monai_lite.inference.ensemble import ensemble_weights, pair_members, read_v
 from monai_lite.inference.inputs import Case, PreloadedReader, array_case, check_output_dir, find_cases
 from monai_lite.inference.model import BundleModel, load_bundle_model
 from monai_lite.inference.onnx_engine import engine_record
+from monai_lite.inference.stage_times import StageTimes
 from monai_lite.inference.tta import predict_with_tta, tta_transforms
 
 __all__ = ["Predictor", "CasePrediction", "load_bundle", "run_inference"]
@@ -97,6 +98,10 @@ class Predictor:
         nan_policy: what to do with NaN or infinite values in an input: ``"refuse"`` (a ``ValueError`` naming the
             input and the count) or ``"zero"`` (replace them by 0; the count goes into the case's notes and
             ``inference_log.json``). Defaults to "refuse".
+
+    Attributes:
+        stage_times: seconds spent per stage (read, preprocess, network, invert, write) of each case handled, see
+            :mod:`monai_lite.inference.stage_times`.
 
     Raises:
         ValueError: no model, models with different output channels, bad weights, overlap, blend, dicom_seg or
@@ -164,6 +169,7 @@ class Predictor:
         self.overlay = bool(overlay)
         self._replaced: dict[str, int] = {}  # case name -> non-finite values replaced (nan_policy="zero")
         self._file_counts: dict[str, int] = {}  # case name -> non-finite values in the volume file as stored
+        self.stage_times = StageTimes()  # seconds per stage of each case (monai_lite.inference.stage_times)
 
     @property
     def out_channels(self) -> int:
@@ -305,11 +311,13 @@ class Predictor:
         from monai.data import MetaTensor
         from monai.transforms import Invertd
 
-        data = self._load(case, model, volume)
-        data["image"] = self._finite(case, data["image"])
-        # Keep the input as read: some transforms update the metadata (affine) of their input in place.
-        loaded = data["image"].clone()
-        data = model.transform(data)
+        with self.stage_times.stage("read"):
+            data = self._load(case, model, volume)
+            data["image"] = self._finite(case, data["image"])
+            # Keep the input as read: some transforms update the metadata (affine) of their input in place.
+            loaded = data["image"].clone()
+        with self.stage_times.stage("preprocess"):
+            data = model.transform(data)
         image = data["image"]
         expected = 2 if self._is_picture(case, model) else 3
         if image.ndim - 1 != expected:
@@ -324,11 +332,14 @@ class Predictor:
                 f"{model.in_channels}: it is {found} with {tuple(loaded.shape)} values; give one 3D volume per "
                 "file" + (" (split the channels, e.g. with nibabel, and segment each)." if expected == 3 else ".")
             )
-        proba = self._network_proba(model, image.as_tensor()[None].to(model.device))[0].cpu()
-        inverted = Invertd(keys="pred", transform=model.transform, orig_keys="image", nearest_interp=False)(
-            {"image": image, "pred": MetaTensor(proba)}
-        )["pred"]
-        return torch.as_tensor(inverted, dtype=torch.float32).contiguous(), loaded
+        with self.stage_times.stage("network"):
+            proba = self._network_proba(model, image.as_tensor()[None].to(model.device))[0].cpu()
+        with self.stage_times.stage("invert"):
+            inverted = Invertd(keys="pred", transform=model.transform, orig_keys="image", nearest_interp=False)(
+                {"image": image, "pred": MetaTensor(proba)}
+            )["pred"]
+            proba = torch.as_tensor(inverted, dtype=torch.float32).contiguous()
+        return proba, loaded
 
     def predict_case(self, case: Case) -> CasePrediction:
         """The (ensemble) probabilities of one case on the input's grid.
@@ -346,12 +357,15 @@ class Predictor:
         from monai_lite.data.dicom import load_dicom_series
 
         self._replaced, self._file_counts = {}, {}
-        volume = load_dicom_series(case.source, case.series_uid) if case.kind == "dicom" else None
+        self.stage_times.start_case(case.name)
+        with self.stage_times.stage("read"):
+            volume = load_dicom_series(case.source, case.series_uid) if case.kind == "dicom" else None
         probas, loaded = [], None
         for model in self.models:
             proba, loaded = self._model_proba(case, model, volume)
             probas.append(proba)
-        proba = weighted_mean(probas, self.weights)
+        with self.stage_times.stage("invert"):
+            proba = weighted_mean(probas, self.weights)
         picture = self._is_picture(case, self.models[0])
         array = loaded.numpy() if hasattr(loaded, "numpy") else np.asarray(loaded)
         shape = tuple(array.shape[:2] if picture else array.shape[:3])
@@ -505,7 +519,8 @@ class Predictor:
         for case in tqdm(cases, desc="monai-lite infer", unit="case", disable=not progress):
             started = time.perf_counter()
             result = self.predict_case(case)
-            outputs, notes = self._write_case(result, out, seg_mode)
+            with self.stage_times.stage("write"):
+                outputs, notes = self._write_case(result, out, seg_mode)
             notes = result.notes + notes
             log.add_case({
                 "input": str(case.source),

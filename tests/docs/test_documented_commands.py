@@ -52,6 +52,8 @@ FORCED: tuple[tuple[tuple[str, ...], dict[str, str | None]], ...] = (
                                                  "--size2d": "32", "--size3d": "16", "--no-progress": None}),
     (("monai-lite", "benchmark", "accuracy"), {"--models": "medlitenet", "--epochs": "1", "--budget-minutes": "2",
                                                "--image-size": "32x32", "--repeats": "1", "--max-epochs": "1"}),
+    (("monai-lite", "benchmark", "pipeline"), {"--cases": "1", "--models": "medlitenet", "--engines": "torch",
+                                               "--warmup": "0", "--startup-runs": "1", "--no-progress": None}),
     ((), {"--epochs": "1"}),
 )
 
