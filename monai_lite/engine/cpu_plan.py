@@ -3,25 +3,28 @@
 
 A training process runs the network on ``torch.get_num_threads()`` OpenMP threads, and each DataLoader worker is one
 more busy process. Together they must fit the cores, or every OpenMP barrier waits for a thread the scheduler has
-parked: four trainings sharing two cores ran 20x slower per epoch than one alone, and torch's default (one thread
-per core) plus the bundles' old default of two workers already oversubscribes a 2-core machine. So at the start of
-a bundle run :func:`plan_training_cpu` finds the usable cores (:func:`usable_cores`: CPU affinity, cgroup CPU quota),
-decides both numbers with :func:`plan_cpu` (a pure function, tested on its own), sets torch's thread count, and
-logs one line saying what it chose and why. The bundle ids ``num_threads`` and ``num_workers`` are ``"auto"`` by
-default; an integer is the user's choice and is kept, with a warning naming both numbers when the two together
-exceed the cores. ``OMP_NUM_THREADS`` set in the environment counts as the user's choice of threads.
+parked: four trainings sharing two cores ran 20x slower per epoch than one alone, and on a 2-core machine whose
+other core was busy with other work, MedLiteNet trained at 2.0 images/s on 2 threads against 19.8 on 1 (Kvasir-SEG,
+128 x 128, batch 8; docs/benchmarks.md, "Threads and workers"). So at the start of a bundle run
+:func:`plan_training_cpu` finds the usable cores (:func:`usable_cores`: CPU affinity, cgroup CPU quota) and how many
+of them other processes keep busy (:func:`busy_cores`, half a second of ``/proc/stat``), decides both numbers with
+:func:`plan_cpu` (a pure function, tested on its own), sets torch's thread count, and logs one line saying what it
+chose and why. The bundle ids ``num_threads`` and ``num_workers`` are ``"auto"`` by default; an integer is the
+user's choice and is kept, with a warning naming both numbers when the two together exceed the free cores.
+``OMP_NUM_THREADS`` set in the environment counts as the user's choice of threads.
 
 DataLoader workers always run torch on one thread: ``torch.utils.data`` sets it in each worker.
 
-Rules for ``"auto"`` (``C`` usable cores per training process; torchrun's ``LOCAL_WORLD_SIZE`` processes share the
-machine's cores):
+Rules for ``"auto"`` (``F`` free cores per training process: the usable cores less those other processes keep
+busy, at least 1; torchrun's ``LOCAL_WORLD_SIZE`` processes share the machine's cores):
 
-- CPU training with both automatic: ``C`` threads and no worker (the augmentation runs between steps in the main
-  process): see :data:`CPU_WORKERS` for the measurement behind it.
-- CUDA training with both automatic: the network runs on the GPU, so the cores go to workers: ``min(C - 1, 8)``
+- CPU training with both automatic: ``F`` threads and no worker below :data:`CPU_WORKER_FROM_CORES` free cores (the
+  augmentation, about 7 % of a step, runs between steps in the main process), else one worker and ``F - 1``
+  threads (modelled, not measured: many threads shorten the step until the serial augmentation matters).
+- CUDA training with both automatic: the network runs on the GPU, so the cores go to workers: ``min(F - 1, 8)``
   workers, the rest (at least 1) torch threads.
 - One of the two fixed (by the user or ``OMP_NUM_THREADS``): the other takes what is left, at least 1 thread or 0
-  workers; on CPU the automatic workers stay at :data:`CPU_WORKERS` at most.
+  workers; on CPU the automatic workers follow the rule above.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,18 +42,24 @@ import torch
 
 from monai_lite.errors import SettingError
 
-__all__ = ["AUTO", "CPU_WORKERS", "CUDA_MAX_WORKERS", "CpuPlan", "plan_cpu", "plan_training_cpu", "usable_cores"]
+__all__ = ["AUTO", "CPU_WORKER_FROM_CORES", "CUDA_MAX_WORKERS", "CpuPlan", "busy_cores", "plan_cpu",
+           "plan_training_cpu", "usable_cores"]
 
 AUTO = "auto"
-#: Most DataLoader workers chosen automatically for CPU training. Kvasir-SEG, MedLiteNet 128x128, batch 8 on two
-#: cores (see docs/benchmarks.md, "Threads and workers"): 2 threads and no worker trained fastest; a worker takes a
-#: core from the network for augmentation that costs a few percent of a step.
-CPU_WORKERS = 0
+#: Free cores from which CPU training gets one DataLoader worker. Below it the network takes every core: on one or
+#: two cores a worker takes a core from the network for augmentation that costs about 7 % of a step (Kvasir-SEG,
+#: MedLiteNet 128 x 128, batch 8: 30 ms of augmentation per 400 ms step on one thread).
+CPU_WORKER_FROM_CORES = 4
 #: Most DataLoader workers chosen automatically for CUDA training: more rarely helps a 2D bundle and each costs
 #: memory.
 CUDA_MAX_WORKERS = 8
 #: cgroup v2 CPU quota of this process's container: "<quota> <period>" or "max <period>".
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+#: Per-CPU time counters of Linux, read twice by :func:`busy_cores`.
+PROC_STAT = Path("/proc/stat")
+#: How long :func:`busy_cores` watches the cores: long enough to average a scheduler's time slices, short beside a
+#: training's start-up.
+BUSY_SAMPLE_SECONDS = 0.5
 
 logger = logging.getLogger("monai_lite.train")
 
@@ -61,16 +71,20 @@ class CpuPlan:
     Attributes:
         cores: usable cores for this process (after sharing with the other local DDP processes).
         cores_source: where ``cores`` came from, e.g. ``"CPU affinity"`` or ``"cgroup cpu.max"``.
+        busy: cores' worth of CPU time other processes were using when the plan was made.
+        free: ``cores`` less the busy ones (a core more than half busy counts), at least 1.
         num_threads: torch intra-op threads of the training process.
         num_workers: DataLoader worker processes.
         threads_from: ``"auto"``, ``"num_threads"`` (the bundle id) or ``"OMP_NUM_THREADS"``.
         workers_from: ``"auto"`` or ``"num_workers"``.
         reason: why, in a few words.
-        oversubscribed: True when threads + workers exceed ``cores`` (only possible by the user's choice).
+        oversubscribed: True when threads + workers exceed ``free`` (only possible by the user's choice).
     """
 
     cores: int
     cores_source: str
+    busy: float
+    free: int
     num_threads: int
     num_workers: int
     threads_from: str
@@ -78,19 +92,23 @@ class CpuPlan:
     reason: str
     oversubscribed: bool
 
+    def _cores_text(self) -> str:
+        busy = f", {self.cores - self.free} busy with other processes" if self.free < self.cores else ""
+        return f"{self.cores} usable core(s) ({self.cores_source}){busy}"
+
     def line(self) -> str:
         """The one log line of the decision."""
         return (f"CPU plan: {self.num_threads} torch thread(s) ({self.threads_from}) + {self.num_workers} DataLoader "
-                f"worker(s) ({self.workers_from}) on {self.cores} usable core(s) ({self.cores_source}): {self.reason}.")
+                f"worker(s) ({self.workers_from}) on {self._cores_text()}: {self.reason}.")
 
     def warning(self) -> str:
         """The warning of an oversubscribed plan ("" when it fits)."""
         if not self.oversubscribed:
             return ""
         return (f"num_threads={self.num_threads} + num_workers={self.num_workers} = "
-                f"{self.num_threads + self.num_workers} busy threads/processes on {self.cores} usable core(s): the "
-                "cores are oversubscribed and training will be several times slower (four trainings on two cores "
-                "ran 20x slower per epoch); set num_threads and num_workers to \"auto\" or lower them.")
+                f"{self.num_threads + self.num_workers} busy threads/processes on {self._cores_text()}: the cores "
+                "are oversubscribed and training will be several times slower (four trainings on two cores ran 20x "
+                "slower per epoch); set num_threads and num_workers to \"auto\" or lower them.")
 
     def apply(self) -> CpuPlan:
         """Set torch's thread count to the plan and log the decision (a warning too when oversubscribed).
@@ -142,6 +160,59 @@ def usable_cores(cgroup_cpu_max: Path | None = None) -> tuple[int, str]:
     return max(1, cores), source
 
 
+def _cpu_counters(text: str, cpus: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """``{cpu: (idle, total)}`` jiffies of ``cpus`` from the text of ``/proc/stat`` (idle includes I/O wait)."""
+    wanted, counters = set(cpus), {}
+    for row in text.splitlines():
+        name, *values = row.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in wanted and len(values) >= 4:
+            numbers = [int(v) for v in values[:8]]
+            counters[int(name[3:])] = (numbers[3] + (numbers[4] if len(numbers) > 4 else 0), sum(numbers))
+    return counters
+
+
+def busy_between(before: str, after: str, cpus: Iterable[int]) -> float:
+    """Cores' worth of CPU time used on ``cpus`` between two readings of ``/proc/stat`` (0 for a CPU not in both).
+
+    Args:
+        before: the text of ``/proc/stat`` at the start.
+        after: its text at the end.
+        cpus: the CPU numbers to count (this process's affinity).
+    """
+    first, second = _cpu_counters(before, cpus), _cpu_counters(after, cpus)
+    busy = 0.0
+    for cpu, (idle_after, total_after) in second.items():
+        idle_before, total_before = first.get(cpu, (idle_after, total_after))
+        elapsed = total_after - total_before
+        if elapsed > 0:
+            busy += 1.0 - (idle_after - idle_before) / elapsed
+    return max(0.0, busy)
+
+
+def busy_cores(seconds: float = BUSY_SAMPLE_SECONDS, stat: Path | None = None) -> float:
+    """Cores' worth of CPU time other processes use on this process's CPUs, watched for ``seconds``.
+
+    This process sleeps meanwhile, so everything counted is someone else's: other trainings, benchmarks, builds.
+
+    Args:
+        seconds: how long to watch. Defaults to :data:`BUSY_SAMPLE_SECONDS`.
+        stat: the counters file; None reads :data:`PROC_STAT`. Defaults to None.
+
+    Returns:
+        The busy cores (0.0 where there is no ``/proc/stat`` or no affinity mask to read, e.g. macOS, Windows).
+    """
+    path = PROC_STAT if stat is None else stat
+    if not hasattr(os, "sched_getaffinity"):
+        return 0.0
+    try:
+        before = path.read_text()
+        time.sleep(seconds)
+        after = path.read_text()
+    except OSError:
+        return 0.0
+    return busy_between(before, after, os.sched_getaffinity(0))
+
+
 def _requested(value: Any, name: str, minimum: int) -> int | None:
     """``value`` as an int >= ``minimum``, or None for ``"auto"``.
 
@@ -170,6 +241,7 @@ def plan_cpu(
     device: str | torch.device = "cpu",
     env: Mapping[str, str] | None = None,
     cores_source: str = "given",
+    busy: float = 0.0,
 ) -> CpuPlan:
     """Decide torch threads and DataLoader workers for a training process (pure: no side effect).
 
@@ -182,10 +254,12 @@ def plan_cpu(
             ``"auto"``) and torchrun's ``LOCAL_WORLD_SIZE`` (processes sharing the cores) from; None is an empty
             one. Defaults to None.
         cores_source: where ``cores`` came from, for the log line. Defaults to "given".
+        busy: cores' worth of CPU time other processes use (:func:`busy_cores`); a core more than half busy is
+            not free. Defaults to 0.0.
 
     Returns:
-        The :class:`CpuPlan`. Automatic choices never make threads + workers exceed the cores per process; the
-        user's may, and the plan then says ``oversubscribed``.
+        The :class:`CpuPlan`. Automatic choices never make threads + workers exceed the free cores per process;
+        the user's may, and the plan then says ``oversubscribed``.
 
     Raises:
         SettingError: for a value that is neither ``"auto"`` nor an integer in range.
@@ -195,6 +269,7 @@ def plan_cpu(
     workers = _requested(num_workers, "num_workers", 0)
     local = _positive_int(env.get("LOCAL_WORLD_SIZE")) or 1
     per_process = max(1, int(cores) // local)
+    free = max(1, per_process - math.floor(max(0.0, float(busy)) / local + 0.5))
     source = cores_source if local == 1 else f"{cores_source}, shared by {local} local processes"
     threads_from = "num_threads" if threads is not None else "auto"
     workers_from = "num_workers" if workers is not None else "auto"
@@ -204,32 +279,37 @@ def plan_cpu(
 
     if threads is None and workers is None:
         if cuda:
-            workers = min(per_process - 1, CUDA_MAX_WORKERS)
-            threads = max(1, per_process - workers)
+            workers = min(free - 1, CUDA_MAX_WORKERS)
+            threads = max(1, free - workers)
             reason = "CUDA training: the cores feed the GPU through the workers"
+        elif free >= CPU_WORKER_FROM_CORES:
+            workers, threads = 1, free - 1
+            reason = "CPU training: the network gets the cores but one, a worker augments alongside"
         else:
-            workers = min(CPU_WORKERS, per_process - 1)
-            threads = per_process - workers
+            workers, threads = 0, free
             reason = "CPU training: the network gets the cores, augmentation runs in the main process between steps"
     elif threads is None:
-        threads = max(1, per_process - workers)
+        threads = max(1, free - workers)
         reason = "threads take the cores the workers leave"
     elif workers is None:
-        spare = max(0, per_process - threads)
-        workers = spare if cuda else min(CPU_WORKERS, spare)
-        reason = "workers take the cores the threads leave" if workers else "no core left for a worker"
+        spare = max(0, free - threads)
+        workers = spare if cuda else (1 if spare and free >= CPU_WORKER_FROM_CORES else 0)
+        reason = "workers take the cores the threads leave" if cuda else (
+            "a worker augments alongside" if workers else "augmentation runs in the main process between steps")
     else:
         reason = "as set"
-    oversubscribed = threads + workers > per_process
+    oversubscribed = threads + workers > free
     if oversubscribed:
-        reason = f"{reason}; OVERSUBSCRIBED, {threads + workers} > {per_process}"
-    return CpuPlan(cores=per_process, cores_source=source, num_threads=threads, num_workers=workers,
-                   threads_from=threads_from, workers_from=workers_from, reason=reason, oversubscribed=oversubscribed)
+        reason = f"{reason}; OVERSUBSCRIBED, {threads + workers} > {free} free"
+    return CpuPlan(cores=per_process, cores_source=source, busy=round(float(busy), 2), free=free,
+                   num_threads=threads, num_workers=workers, threads_from=threads_from, workers_from=workers_from,
+                   reason=reason, oversubscribed=oversubscribed)
 
 
 def plan_training_cpu(num_threads: int | str = AUTO, num_workers: int | str = AUTO,
                       device: str | torch.device = "cpu") -> CpuPlan:
-    """Plan for this process (:func:`usable_cores`, ``os.environ``) and apply it: what a bundle's train config calls.
+    """Plan for this process (:func:`usable_cores`, :func:`busy_cores`, ``os.environ``) and apply it: what a bundle's
+    train config calls.
 
     Args:
         num_threads: the bundle's ``num_threads``: ``"auto"`` or an integer >= 1. Defaults to "auto".
@@ -240,4 +320,4 @@ def plan_training_cpu(num_threads: int | str = AUTO, num_workers: int | str = AU
         The applied :class:`CpuPlan`; ``plan.num_workers`` is what the DataLoaders get.
     """
     cores, source = usable_cores()
-    return plan_cpu(cores, num_threads, num_workers, device, os.environ, source).apply()
+    return plan_cpu(cores, num_threads, num_workers, device, os.environ, source, busy=busy_cores()).apply()

@@ -26,9 +26,10 @@ TINY = {"image_size": [32, 32], "batch_size": 2, "epochs": 1, "ema_decay": 0, "p
 
 @pytest.fixture()
 def pinned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Pin the planner's view of this process to ``n`` cores, without OMP_NUM_THREADS or a cgroup quota."""
+    """Pin the planner's view of this process to ``n`` idle cores, without OMP_NUM_THREADS or a cgroup quota."""
     before = torch.get_num_threads()
     monkeypatch.setattr(cpu_plan, "CGROUP_CPU_MAX", tmp_path / "no-cpu.max")
+    monkeypatch.setattr(cpu_plan, "busy_cores", lambda: 0.0)  # whatever else this machine runs meanwhile
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
 
