@@ -96,14 +96,21 @@ def select_models(patterns: Sequence[str] | None, spatial_dims: int) -> list[str
         >>> select_models(["lacnet"], 2)
         ['basicunet', 'lacnet']
     """
-    names = list_models(spatial_dims=spatial_dims)
-    if patterns:
-        every = list_models()
-        for pattern in patterns:
-            if not fnmatch.filter(every, pattern.lower()):
-                get_model(pattern)  # raises the one-sentence "unknown model" error listing valid names
-        names = [n for n in names if any(fnmatch.fnmatch(n, p.lower()) for p in patterns)]
+    names = matching_models(patterns, spatial_dims) if patterns else list_models(spatial_dims=spatial_dims)
     return [BASELINE] + [n for n in names if n != BASELINE]
+
+
+def matching_models(patterns: Sequence[str], spatial_dims: int) -> list[str]:
+    """The zoo models of ``spatial_dims`` matching any of the shell-style ``patterns`` (case-insensitive), zoo order.
+
+    Raises:
+        ValueError: when a pattern matches no zoo model (the message lists the valid names).
+    """
+    every = list_models()
+    for pattern in patterns:
+        if not fnmatch.filter(every, pattern.lower()):
+            get_model(pattern)  # raises the one-sentence "unknown model" error listing valid names
+    return [n for n in list_models(spatial_dims=spatial_dims) if any(fnmatch.fnmatch(n, p.lower()) for p in patterns)]
 
 
 def _reason(err: BaseException) -> str:

@@ -41,7 +41,6 @@ Example::
 from __future__ import annotations
 
 import copy
-import fnmatch
 import gc
 import logging
 import os
@@ -55,7 +54,7 @@ from typing import Any
 import torch
 
 from monai_lite.benchmark import measure
-from monai_lite.benchmark.efficiency import IO_CHANNELS, load_warning, markdown_table
+from monai_lite.benchmark.efficiency import IO_CHANNELS, load_warning, markdown_table, matching_models
 from monai_lite.benchmark.zoo import get_model, list_models
 from monai_lite.engine.atomic import atomic_write_json, atomic_write_text
 from monai_lite.engine.cpu import cpu_features
@@ -117,15 +116,11 @@ def select_train_models(patterns: Sequence[str] | None, spatial_dims: int) -> li
         >>> select_train_models(["medlitenet"], 2)
         ['segresnet', 'medlitenet']
     """
-    names = list_models(spatial_dims=spatial_dims)
     if patterns:
-        every = list_models()
-        for pattern in patterns:
-            if not fnmatch.filter(every, pattern.lower()):
-                get_model(pattern)  # raises the one-sentence "unknown model" error listing valid names
-        names = [n for n in names if any(fnmatch.fnmatch(n, p.lower()) for p in patterns)]
+        names = matching_models(patterns, spatial_dims)
     else:
-        names = [n for n in DEFAULT_TRAIN_MODELS if n in names]
+        available = list_models(spatial_dims=spatial_dims)
+        names = [n for n in DEFAULT_TRAIN_MODELS if n in available]
     return [TRAIN_BASELINE] + [n for n in names if n != TRAIN_BASELINE]
 
 
