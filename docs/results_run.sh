@@ -5,6 +5,9 @@
 #   bash docs/results_run.sh                                  # both datasets, then docs/results.md
 #   ONLY=kvasir bash docs/results_run.sh                      # one dataset (kvasir or hippocampus)
 #   PYTHON=.venv/bin/python PIN="taskset -c 0,1" bash docs/results_run.sh
+#   # two cores, one dataset per core (how docs/results.md was run: every unit on one thread, none waiting):
+#   ONLY=kvasir THREADS=1 PIN="taskset -c 0" bash docs/results_run.sh &
+#   ONLY=hippocampus THREADS=1 PIN="taskset -c 1" bash docs/results_run.sh
 #
 # What it runs (docs/benchmarks.md, "Accuracy over seeds under a CPU-time budget", explains the method):
 # - Kvasir-SEG fold 0 (798 training / 200 validation images), 256 x 256, preset endoscopy, 10 CPU-minutes per
@@ -17,7 +20,8 @@
 #   and would not finish one epoch in the budget (the benchmark's own substitution rule asks for three);
 # - one common recipe (AdamW 1e-3, 0.5 CE + 0.5 Dice, clipping 0.5, no EMA), the learning rate schedule laid over
 #   1000 epochs (so it stays near 1e-3 within the budget for every model), THREADS torch threads for training and
-#   for the latency, 2 data-loading workers.
+#   for the latency, WORKERS data-loading workers (default 0: below 4 cores a worker takes a core from the network
+#   for augmentation worth about 7 % of a step, monai_lite/engine/cpu_plan.py).
 #
 # Time (estimated from short runs on the 2-core Xeon, see docs/benchmarks.md): the budgets are 12 x 10 + 12 x 15 =
 # 300 CPU-minutes of training; caching, the final validation, the held-out evaluation and the latency add about
@@ -26,7 +30,7 @@
 # machine lengthens the wall-clock time, not the results (the budget counts this run's own CPU time only).
 #
 # Environment: PYTHON (default python), OUT (default bench/results), DATA (default ../shared/data, relative to the
-# repository root), THREADS (default: the cores this shell may use), ONLY (default "kvasir hippocampus"), PIN (a
+# repository root), THREADS (default: the cores this shell may use), WORKERS (default 0), ONLY (default "kvasir hippocampus"), PIN (a
 # command prefix such as "taskset -c 0,1"; the affinity is recorded either way).
 set -uo pipefail
 
@@ -35,11 +39,12 @@ PYTHON="${PYTHON:-python}"
 OUT="${OUT:-bench/results}"
 DATA="${DATA:-../shared/data}"
 THREADS="${THREADS:-$(nproc)}"
+WORKERS="${WORKERS:-0}"
 ONLY="${ONLY:-kvasir hippocampus}"
 read -r -a PIN_CMD <<< "${PIN:-}"
 MODELS="medlitenet:3,lightawnet,lacnet,msaunet-w0.5,segresnet:3,unet,basicunet,attentionunet"
 COMMON=(--models "$MODELS" --fold 0 --recipe common --seed 0 --train-threads "$THREADS" --threads "$THREADS"
-        --num-workers 2 --resume)
+        --num-workers "$WORKERS" --resume)
 
 status=0
 for dataset in $ONLY; do

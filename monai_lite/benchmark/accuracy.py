@@ -949,6 +949,9 @@ def _run_unit(entry: dict[str, Any], zoo_model: Any, run_dir: Path, tag: str, sa
         "seed": int(seed),
         "epochs": settings["max_epochs"],
         "num_workers": settings["num_workers"],
+        # The benchmark's thread count, not the bundle's "auto" plan: that plan looks at the load when each unit
+        # starts, so units would otherwise train on different thread counts on a machine doing other work.
+        "num_threads": settings["train_threads"],
         **({"device": settings["device"]} if settings["device"] else {}),
         **dict(overrides),
     }

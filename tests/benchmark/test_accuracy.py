@@ -130,3 +130,18 @@ def test_heavy_default_model_is_replaced_when_it_does_not_fit(monkeypatch: pytes
 
     monkeypatch.setattr(accuracy, "_probe_epoch_seconds", out_of_memory)
     assert "out of memory" in accuracy._does_not_fit(*args, budget_seconds=None)
+
+
+def test_every_unit_trains_on_the_benchmarks_thread_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--train-threads`` reaches the bundle as ``num_threads``: its ``"auto"`` plan would otherwise choose by the
+    load on the machine when each unit starts, and units of one benchmark would train on different thread counts."""
+    seen = []
+
+    def record_and_stop(bundle, overrides, budget, log_path):
+        seen.append(dict(overrides))
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(accuracy, "_train", record_and_stop)
+    benchmark_accuracy(tmp_path / "b", models=["unet", "segresnet"], epochs=1, image_size=(32, 32), train_threads=1,
+                       num_workers=0)
+    assert [o["num_threads"] for o in seen] == [1, 1]
