@@ -5,7 +5,9 @@
   charts as PNG files beside the page, the exact commands with their folder, one machine line per sitting (CPU,
   AVX512-BF16 and AMX yes/no, cores, torch and MONAI versions) and the per-seed table;
 - two runs of the same dataset get distinct chart files; a format-1 result (one seed) is read too;
-- a folder without ``accuracy.json``, or one given twice, is refused before anything is written.
+- a folder without ``accuracy.json``, or one given twice, is refused before anything is written;
+- the recorded commands (hours of training each) are opted out of the documentation tests, which would otherwise
+  run every command of ``docs/results.md``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def test_page_from_two_runs(tmp_path: Path) -> None:
     assert text.count("## kvasir_seg, fold 0, 256x256, 10 CPU-minutes per model") == 2
     assert "| medlitenet | 3.000 | 0.50 | 12.5 | 7, 7, 7 | 10.0 / 5.5 | 0.7400 ± 0.0400 (n=3) |" in text
     assert "| lacnet |" in text and "0.6000 (n=1)" in text
-    assert ("```bash\ncd /work/repo\nmonai-lite benchmark accuracy -o bench/kvasir --models medlitenet:3,lacnet\n"
+    assert ("-->\n```bash\ncd /work/repo\nmonai-lite benchmark accuracy -o bench/kvasir --models medlitenet:3,lacnet\n"
             "monai-lite benchmark accuracy -o bench/kvasir --models medlitenet:3,lacnet --resume\n```") in text
     assert "Intel Xeon; AVX512-BF16 yes, AMX yes; 2 core(s) visible" in text and "AMD EPYC; AVX512-BF16 no, AMX no" in text
     assert "torch 2.13.0" in text and "MONAI 1.6.1" in text and "Budget clock: CPU-minutes: test clock" in text
@@ -102,3 +104,15 @@ def test_bad_folders_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="twice"):
         write_results([run, run], tmp_path / "out" / "results.md")
     assert not (tmp_path / "out").exists()
+
+
+def test_recorded_commands_are_not_run_by_the_documentation_tests(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "docs"))
+    from doc_commands import find_commands
+
+    run = _run(tmp_path / "kvasir", "kvasir_seg", {"unet": [0.5]}, "monai-lite benchmark accuracy -o bench/kvasir")
+    page = write_results([run], tmp_path / "docs" / "results.md")
+    commands = find_commands(page)
+    assert [c.argv[:3] for c in commands] == [["monai-lite", "benchmark", "accuracy"]] * 2
+    assert all(c.skip and "hours" in c.skip for c in commands)
