@@ -30,8 +30,8 @@
 # machine lengthens the wall-clock time, not the results (the budget counts this run's own CPU time only).
 #
 # Environment: PYTHON (default python), OUT (default bench/results), DATA (default ../shared/data, relative to the
-# repository root), THREADS (default: the cores this shell may use), WORKERS (default 0), ONLY (default "kvasir hippocampus"), PIN (a
-# command prefix such as "taskset -c 0,1"; the affinity is recorded either way).
+# repository root), THREADS (default: the cores this shell may use), WORKERS (default 0), ONLY (default
+# "kvasir hippocampus"), PIN (a command prefix such as "taskset -c 0,1"; the affinity is recorded either way).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."  # the repository root: datalists and the default DATA are relative to it
@@ -62,6 +62,11 @@ for dataset in $ONLY; do
             echo "results_run.sh: unknown dataset '$dataset' in ONLY (kvasir, hippocampus)" >&2
             exit 2 ;;
     esac
+    # Each unit timed its model right after training it, under whatever else ran then; time them all again together.
+    if [ -f "$OUT/$dataset/accuracy.json" ]; then
+        "${PIN_CMD[@]}" "$PYTHON" -m monai_lite.cli benchmark accuracy -o "$OUT/$dataset" --remeasure-latency \
+            --threads "$THREADS" || status=1
+    fi
 done
 
 runs=()

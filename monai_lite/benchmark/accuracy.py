@@ -85,7 +85,8 @@ between sittings (``medlitenet:2`` then ``medlitenet:3`` trains only seed 2). A 
 power) or failed is retrained from scratch, not continued from its ``last.pt``: the budget's clock is not part of
 ``last.pt``, so a continued unit could not be charged what it had already spent, and the stop rule must be the same
 for every unit; at most one unit (one budget) of work is lost. A unit that fails (out of memory, say) is recorded
-with its reason while the others go on.
+with its reason while the others go on. ``--remeasure-latency`` times every finished model of a run again in one
+sitting, training nothing (:mod:`monai_lite.benchmark.accuracy_latency`).
 
 Example::
 
@@ -1022,6 +1023,13 @@ def _command_line(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 def _command(args: argparse.Namespace) -> int:
     from monai_lite.bundle.runner import parse_override
 
+    if args.remeasure_latency:
+        from monai_lite.benchmark.accuracy_latency import remeasure_latency
+
+        remeasure_latency(args.output, threads=args.threads, repeats=args.repeats,
+                          command=_command_line(args, args.accuracy_parser))
+        return 0
+
     overrides = dict(parse_override(item) for item in args.set or [])
     models = [m for item in args.models or [] for m in item.split(",") if m.strip()] or None
     results = benchmark_accuracy(
@@ -1112,5 +1120,9 @@ def add_parser(kinds: Any) -> argparse.ArgumentParser:
     sub.add_argument("--resume", action="store_true",
                      help="[OPTIONAL] keep the finished (model, seed) units of an earlier run in OUTDIR (same settings), train the rest")
     sub.add_argument("--set", action="append", metavar="ID=VALUE", help="[OPTIONAL] override any bundle config id for every run, repeatable")
+    sub.add_argument("--remeasure-latency", dest="remeasure_latency", action="store_true",
+                     help="[OPTIONAL] train nothing: time every finished model of the run in -o again, one after "
+                     "the other (--threads, --repeats), and rewrite its reports. For a run whose units were timed "
+                     "under different loads")
     sub.set_defaults(func=_command, accuracy_parser=sub)
     return sub

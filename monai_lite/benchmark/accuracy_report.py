@@ -110,6 +110,17 @@ def _notes(entry: Mapping[str, Any]) -> str:
     return "; ".join(notes)
 
 
+def latency_note(results: Mapping[str, Any]) -> str:
+    """Where the latency column comes from: each model's first finished unit, or one later sitting that timed every
+    model again (:mod:`monai_lite.benchmark.accuracy_latency`)."""
+    again = results.get("latency_remeasured")
+    if not again:
+        return "measured by each model's first finished unit, right after its training"
+    return (f"measured again for every model in one sitting after training ({again.get('when', '?')}, "
+            f"{again.get('threads')} thread(s), {again.get('repeats')} repeats; "
+            f"{machine_summary(again.get('machine') or {})})")
+
+
 def model_table(results: Mapping[str, Any]) -> list[str]:
     """The Markdown table of the models: cost, training, and held-out metrics over seeds (one row per model)."""
     results = upgrade_results(results)
@@ -245,7 +256,7 @@ def write_markdown(results: Mapping[str, Any], path: str | Path) -> Path:
         f"{budget_phrase(settings)}, recipe `{settings.get('recipe')}`, seeds from {settings.get('base_seed')}. "
         "Held-out metrics: the best checkpoint (highest validation Dice) of each seed on the validation fold, each "
         "case on its mask's own grid; the table gives the mean over seeds of each seed's mean over cases ± the "
-        "sample standard deviation over seeds, n = seeds. Latency: CPU, batch 1, median.",
+        f"sample standard deviation over seeds, n = seeds. Latency: CPU, batch 1, median, {latency_note(results)}.",
         "",
         *model_table(results),
         "",

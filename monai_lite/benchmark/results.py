@@ -33,6 +33,7 @@ from typing import Any
 from monai_lite.benchmark.accuracy_report import (
     JSON_NAME,
     budget_phrase,
+    latency_note,
     machine_summary,
     model_table,
     seed_table,
@@ -92,7 +93,7 @@ def _section(results: dict[str, Any], run_dir: Path, latency_png: str, training_
         f"{settings.get('num_workers')} data-loading worker(s); seeds per model from {settings.get('base_seed')}: "
         f"{seed_counts}. Held-out metrics: best checkpoint of each seed on the validation fold, each case on its "
         "mask's own grid; mean over seeds of each seed's mean over cases ± sample sd over seeds (n = seeds). "
-        "Latency: CPU, batch 1, the training size, median.",
+        f"Latency: CPU, batch 1, the training size, median, {latency_note(results)}.",
         "",
     ]
     if budget.get("definition"):
