@@ -65,6 +65,12 @@ def parse_override(text: str) -> tuple[str, Any]:
 def run_bundle(bundle: str | Path, workflow: str = "train", **overrides: Any) -> None:
     """Initialise, run and finalise one workflow of a bundle, as ``python -m monai.bundle run`` does.
 
+    Evaluation and inference use the preprocessing the loaded weights were trained with, as ``monai-lite infer``
+    does: the preset, its parameters, the image size and the input channels recorded beside them
+    (``models/preprocessing.json``) replace the bundle's defaults unless ``overrides`` sets them
+    (:func:`~monai_lite.engine.preprocessing_record.apply_recorded_preprocessing`). Without this, weights trained
+    with another preset or size would be scored on inputs they never saw, and the run would still exit 0.
+
     Args:
         bundle: a bundle name (see :func:`list_bundles`) or folder.
         workflow: ``"train"``, ``"evaluate"`` or ``"infer"``. Defaults to "train".
@@ -88,6 +94,21 @@ def run_bundle(bundle: str | Path, workflow: str = "train", **overrides: Any) ->
         run_id=run_id,
         **overrides,
     )
+    weights = _loaded_weights(engine.parser, workflow)
+    if weights is not None:
+        from monai_lite.engine.preprocessing_record import apply_recorded_preprocessing
+
+        apply_recorded_preprocessing(engine.parser, weights, overrides)
     engine.initialize()
     engine.run()
     engine.finalize()
+
+
+def _loaded_weights(parser: Any, workflow: str) -> Path | None:
+    """The checkpoint an evaluation or inference run loads (its ``preprocessing.json`` says how the weights were
+    trained), or None for training, which writes the record rather than reads it."""
+    if workflow == "evaluate":  # evaluate.json's CheckpointLoader reads @ckpt_dir/model.pt
+        return Path(parser.get_parsed_content("ckpt_dir")) / "model.pt"
+    if workflow == "infer":
+        return Path(parser.get_parsed_content("ckpt_path"))
+    return None

@@ -28,6 +28,7 @@ is parsed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,9 +40,11 @@ from monai_lite.engine.atomic import atomic_write_json
 from monai_lite.errors import MonaiLiteError, UnsafeValueError
 from monai_lite.plain_values import config_syntax_problem, plain_json_problem
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
-    "RECORD_NAME", "RECORDED_IDS", "NETWORK_IDS", "PreprocessingRecord", "read_preprocessing_record",
-    "check_preprocessing_record",
+    "RECORD_NAME", "RECORDED_IDS", "NETWORK_IDS", "PreprocessingRecord", "apply_recorded_preprocessing",
+    "read_preprocessing_record", "check_preprocessing_record",
 ]
 
 #: File name of the record, in the folder of the weights.
@@ -207,3 +210,38 @@ def read_preprocessing_record(weights: str | os.PathLike) -> dict[str, Any] | No
     if not isinstance(record, dict) or not isinstance(record.get("preset"), str):
         raise MonaiLiteError(f"{path}: not a preprocessing record (needs a 'preset' string); delete it or fix it.")
     return check_preprocessing_record(record, path)
+
+
+def apply_recorded_preprocessing(parser: Any, weights: str | os.PathLike, overrides: Mapping[str, Any]) -> dict:
+    """Use the preprocessing and input channels the weights were trained with (``preprocessing.json`` beside them).
+
+    The preset, its parameters and the image size are applied together, and set aside together when the caller set
+    any of them: a caller's choice is deliberate, the bundle's defaults may not be. The number of input channels is
+    a property of the weights (a first layer trained on one grey channel loads into no 3-channel network), so it
+    applies unless the caller set ``in_channels`` itself. The values were checked by
+    :func:`read_preprocessing_record` (plain JSON, no config syntax) before they reach the parser.
+
+    Args:
+        parser: the bundle's ``ConfigParser`` (or anything that takes ``parser[id] = value``), before parsing.
+        weights: the checkpoint the run loads; the record is looked for beside it.
+        overrides: the caller's config ids (``#`` or ``::`` paths), whose choices win.
+
+    Returns:
+        The ids set from the record (empty without a record).
+    """
+    record = read_preprocessing_record(weights)
+    if not record:
+        return {}
+    chosen = {key.replace("::", "#").split("#")[0] for key in overrides}
+    applied = {}
+    if chosen & set(RECORDED_IDS):
+        logger.info("%s: preprocessing set by the caller (%s); the recorded preprocessing is not used.",
+                    weights, ", ".join(sorted(chosen & set(RECORDED_IDS))))
+    else:
+        applied.update({key: value for key, value in record.items() if key in RECORDED_IDS})
+    applied.update({key: value for key, value in record.items() if key in NETWORK_IDS and key not in chosen})
+    for key, value in applied.items():
+        parser[key] = value
+    if applied:
+        logger.info("%s: as recorded at training: %s", weights, ", ".join(f"{k}={v}" for k, v in applied.items()))
+    return applied

@@ -141,33 +141,6 @@ def _load_weights(network: nn.Module, path: Path, bundle: Path) -> None:
     load_model_state(network, model_state(read_checkpoint(path, what), path, what), path, what)
 
 
-def _apply_recorded_preprocessing(parser: Any, weights: Path, overrides: Mapping[str, Any]) -> None:
-    """Use the preprocessing and input channels the weights were trained with (``preprocessing.json`` beside them).
-
-    The preset, its parameters and the image size are applied together, and set aside together when the caller set
-    any of them: a caller's choice is deliberate, the bundle's defaults may not be. The number of input channels is
-    a property of the weights (a first layer trained on one grey channel loads into no 3-channel network), so it
-    applies unless the caller set ``in_channels`` itself.
-    """
-    from monai_lite.engine.preprocessing_record import NETWORK_IDS, RECORDED_IDS, read_preprocessing_record
-
-    record = read_preprocessing_record(weights)
-    if not record:
-        return
-    chosen = {key.replace("::", "#").split("#")[0] for key in overrides}
-    applied = {}
-    if chosen & set(RECORDED_IDS):
-        logger.info("%s: preprocessing set by the caller (%s); the recorded preprocessing is not used.",
-                    weights, ", ".join(sorted(chosen & set(RECORDED_IDS))))
-    else:
-        applied.update({key: value for key, value in record.items() if key in RECORDED_IDS})
-    applied.update({key: value for key, value in record.items() if key in NETWORK_IDS and key not in chosen})
-    for key, value in applied.items():
-        parser[key] = value
-    if applied:
-        logger.info("%s: as recorded at training: %s", weights, ", ".join(f"{k}={v}" for k, v in applied.items()))
-
-
 def load_bundle_model(
     bundle: str | Path,
     ckpt_path: str | Path | None = None,
@@ -209,6 +182,7 @@ def load_bundle_model(
     """
     from monai.bundle import ConfigParser
 
+    from monai_lite.engine.preprocessing_record import apply_recorded_preprocessing
     from monai_lite.bundle.paths import require_checkpoint
     from monai_lite.inference.onnx_engine import check_engine
     from monai_lite.networks.inference_prep import prepare_for_inference
@@ -226,7 +200,7 @@ def load_bundle_model(
     load_pretrain = bool(parser.get_parsed_content("load_pretrain"))
     if load_pretrain:
         require_checkpoint(str(weights))
-        _apply_recorded_preprocessing(parser, weights, overrides or {})
+        apply_recorded_preprocessing(parser, weights, overrides or {})
     torch_device = resolve_device(device)
     network = parser.get_parsed_content("network_def")
     if load_pretrain:
