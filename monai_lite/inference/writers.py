@@ -107,6 +107,12 @@ def write_png_mask(labels: np.ndarray, path: str | os.PathLike, binary: bool) ->
     return Path(path)
 
 
+#: zlib level of the overlay PNGs. Pillow's default (6) made writing an overlay cost as much CPU as MedLiteNet's
+#: forward pass on a 256 x 256 Kvasir-SEG picture; level 1 is 3.1x faster for 7 % larger files (20 pictures, one
+#: core of an AMD EPYC VM: 27.5 -> 8.9 ms of CPU, 93 -> 100 KiB). Overlays are for looking at, not for archiving.
+OVERLAY_PNG_LEVEL = 1
+
+
 def label_colours(count: int) -> np.ndarray:
     """RGB colours (uint8) of labels 1..``count``."""
     return _PALETTE[np.arange(count) % len(_PALETTE)]
@@ -154,7 +160,8 @@ def write_overlay(picture: np.ndarray, labels: np.ndarray, path: str | os.PathLi
         rgb[region] = (1.0 - alpha) * rgb[region] + alpha * colour
         rgb[region & ~binary_erosion(region, border_value=0)] = colour
     with atomic_path(path) as tmp:
-        Image.fromarray(rgb.round().astype(np.uint8), mode="RGB").save(tmp)
+        Image.fromarray(rgb.round().astype(np.uint8), mode="RGB").save(tmp, format="PNG",
+                                                                       compress_level=OVERLAY_PNG_LEVEL)
     return Path(path)
 
 
