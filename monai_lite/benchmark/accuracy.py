@@ -86,7 +86,9 @@ power) or failed is retrained from scratch, not continued from its ``last.pt``: 
 ``last.pt``, so a continued unit could not be charged what it had already spent, and the stop rule must be the same
 for every unit; at most one unit (one budget) of work is lost. A unit that fails (out of memory, say) is recorded
 with its reason while the others go on. ``--remeasure-latency`` times every finished model of a run again in one
-sitting, training nothing (:mod:`monai_lite.benchmark.accuracy_latency`).
+sitting, training nothing (:mod:`monai_lite.benchmark.accuracy_latency`); ``--merge OTHER`` copies the finished units
+of a run of the same comparison made in another folder (another core or machine) into this one
+(:mod:`monai_lite.benchmark.accuracy_merge`).
 
 Example::
 
@@ -1023,6 +1025,11 @@ def _command_line(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 def _command(args: argparse.Namespace) -> int:
     from monai_lite.bundle.runner import parse_override
 
+    if args.merge:
+        from monai_lite.benchmark.accuracy_merge import merge_run
+
+        merge_run(args.output, args.merge)
+        return 0
     if args.remeasure_latency:
         from monai_lite.benchmark.accuracy_latency import remeasure_latency
 
@@ -1124,5 +1131,8 @@ def add_parser(kinds: Any) -> argparse.ArgumentParser:
                      help="[OPTIONAL] train nothing: time every finished model of the run in -o again, one after "
                      "the other (--threads, --repeats), and rewrite its reports. For a run whose units were timed "
                      "under different loads")
+    sub.add_argument("--merge", default=None, metavar="OTHER_DIR",
+                     help="[OPTIONAL] train nothing: copy the finished units of the run in OTHER_DIR (same settings, "
+                     "other models or seeds, e.g. run on another core) into the run in -o, and rewrite its reports")
     sub.set_defaults(func=_command, accuracy_parser=sub)
     return sub
