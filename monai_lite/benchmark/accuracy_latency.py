@@ -14,7 +14,6 @@ Parameters and MACs do not depend on the machine; they are measured again only b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ def remeasure_latency(output_dir: str | Path, threads: int | None = None, repeat
         monai_lite.engine.run_lock.RunFolderLockedError: a sitting is training in ``output_dir`` right now.
     """
     from monai_lite.benchmark.accuracy import JSON_NAME, LOCK_NAME, _measure, _now
-    from monai_lite.benchmark.accuracy_report import write_reports
+    from monai_lite.benchmark.accuracy_report import read_results, write_reports
     from monai_lite.benchmark.accuracy_units import FORMAT_VERSION
     from monai_lite.benchmark.measure import machine_info
     from monai_lite.benchmark.zoo import get_model
@@ -50,15 +49,7 @@ def remeasure_latency(output_dir: str | Path, threads: int | None = None, repeat
 
     output_dir = Path(output_dir)
     json_path = output_dir / JSON_NAME
-    if not json_path.is_file():
-        raise FileNotFoundError(f"{json_path} not found: pass the output folder of `monai-lite benchmark accuracy`.")
-    try:
-        results = json.loads(json_path.read_text())
-    except ValueError as err:
-        raise ValueError(f"{json_path} is not valid JSON ({err}).") from err
-    if not isinstance(results, dict) or results.get("benchmark") != "accuracy" or \
-            int(results.get("format_version", 1)) != FORMAT_VERSION:
-        raise ValueError(f"{json_path} is not an accuracy benchmark result of format {FORMAT_VERSION}.")
+    results = read_results(output_dir, FORMAT_VERSION)
     settings = results.get("settings") or {}
     threads = int(threads or settings.get("latency_threads") or 1)
     repeats = int(repeats or settings.get("latency_repeats") or 20)

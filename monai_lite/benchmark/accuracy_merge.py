@@ -15,28 +15,10 @@ choice). B is only read; each merged unit and sitting names the folder it came f
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 __all__ = ["merge_run"]
-
-
-def _read(folder: Path) -> dict[str, Any]:
-    from monai_lite.benchmark.accuracy import JSON_NAME
-    from monai_lite.benchmark.accuracy_units import FORMAT_VERSION
-
-    path = folder / JSON_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: pass output folders of `monai-lite benchmark accuracy`.")
-    try:
-        results = json.loads(path.read_text())
-    except ValueError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}).") from err
-    if not isinstance(results, dict) or results.get("benchmark") != "accuracy" or \
-            int(results.get("format_version", 1)) != FORMAT_VERSION:
-        raise ValueError(f"{path} is not an accuracy benchmark result of format {FORMAT_VERSION}.")
-    return results
 
 
 def merge_run(output_dir: str | Path, other_dir: str | Path, say: Any = print) -> dict[str, Any]:
@@ -57,16 +39,16 @@ def merge_run(output_dir: str | Path, other_dir: str | Path, say: Any = print) -
         monai_lite.engine.run_lock.RunFolderLockedError: a sitting is training in ``output_dir`` right now.
     """
     from monai_lite.benchmark.accuracy import LOCK_NAME
-    from monai_lite.benchmark.accuracy_report import write_reports
-    from monai_lite.benchmark.accuracy_units import RESUME_KEYS
+    from monai_lite.benchmark.accuracy_report import read_results, write_reports
+    from monai_lite.benchmark.accuracy_units import FORMAT_VERSION, RESUME_KEYS
     from monai_lite.engine.run_lock import RunFolderLock
 
     output_dir, other_dir = Path(output_dir), Path(other_dir)
     if output_dir.resolve() == other_dir.resolve():
         raise ValueError(f"--merge {other_dir} is the output folder itself; give another run's folder.")
-    other = _read(other_dir)
+    other = read_results(other_dir, FORMAT_VERSION)
     with RunFolderLock(output_dir, name=LOCK_NAME):
-        results = _read(output_dir)
+        results = read_results(output_dir, FORMAT_VERSION)
         mine, theirs = results.get("settings") or {}, other.get("settings") or {}
         differ = [key for key in RESUME_KEYS if mine.get(key) != theirs.get(key)]
         if differ:

@@ -26,6 +26,7 @@ from monai_lite.benchmark.accuracy_units import aggregate_models, iter_units, up
 
 __all__ = [
     "JSON_NAME",
+    "read_results",
     "MARKDOWN_NAME",
     "PLOT_NAME",
     "TRAIN_PLOT_NAME",
@@ -44,6 +45,32 @@ __all__ = [
 
 JSON_NAME, MARKDOWN_NAME, PLOT_NAME = "accuracy.json", "accuracy.md", "accuracy_vs_latency.png"
 TRAIN_PLOT_NAME = "accuracy_vs_training_time.png"
+
+
+def read_results(run_dir: str | Path, format_version: int | None = None) -> dict[str, Any]:
+    """The ``accuracy.json`` of a run folder, as written (no format upgrade).
+
+    Args:
+        run_dir: the output folder of ``monai-lite benchmark accuracy``.
+        format_version: the only format accepted (a caller that writes the file back needs the current one); None
+            accepts any. Defaults to None.
+
+    Raises:
+        FileNotFoundError: the folder holds no ``accuracy.json``.
+        ValueError: the file is not valid JSON, not an accuracy benchmark result, or not of ``format_version``.
+    """
+    path = Path(run_dir) / JSON_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: pass output folders of `monai-lite benchmark accuracy`.")
+    try:
+        results = json.loads(path.read_text())
+    except ValueError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}).") from err
+    if not isinstance(results, dict) or results.get("benchmark") != "accuracy":
+        raise ValueError(f"{path} is not an accuracy benchmark result (no \"benchmark\": \"accuracy\").")
+    if format_version is not None and int(results.get("format_version", 1)) != format_version:
+        raise ValueError(f"{path} is not an accuracy benchmark result of format {format_version}.")
+    return results
 
 
 def fmt_number(value: Any, digits: int = 4) -> str:

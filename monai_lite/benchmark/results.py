@@ -23,7 +23,6 @@ regenerated at any time, e.g. after a run gains a sitting. Example::
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -31,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from monai_lite.benchmark.accuracy_report import (
-    JSON_NAME,
     budget_phrase,
     latency_note,
     machine_summary,
     model_table,
+    read_results,
     seed_table,
     write_charts,
 )
@@ -51,16 +50,7 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         FileNotFoundError: the folder holds no ``accuracy.json``.
         ValueError: the file is not valid JSON, or not an accuracy benchmark result.
     """
-    path = Path(run_dir) / JSON_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: pass output folders of `monai-lite benchmark accuracy`.")
-    try:
-        results = json.loads(path.read_text())
-    except ValueError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}).") from err
-    if not isinstance(results, dict) or results.get("benchmark") != "accuracy":
-        raise ValueError(f"{path} is not an accuracy benchmark result (no \"benchmark\": \"accuracy\").")
-    return upgrade_results(results)
+    return upgrade_results(read_results(run_dir))
 
 
 def _slug(text: str) -> str:
